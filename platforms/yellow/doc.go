@@ -1,0 +1,2 @@
+// Package yellow is reserved; see the README for what it will own.
+package yellow

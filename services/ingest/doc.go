@@ -1,0 +1,2 @@
+// Package ingest is reserved; see the README for what it will own.
+package ingest

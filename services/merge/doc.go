@@ -1,0 +1,2 @@
+// Package merge is reserved; see the README for what it will own.
+package merge

@@ -1,0 +1,2 @@
+// Package modelsvc is reserved; see the README for what it will own.
+package modelsvc

@@ -1,0 +1,2 @@
+// Package scheduler is reserved; see the README for what it will own.
+package scheduler

@@ -1,0 +1,2 @@
+// Package security is reserved; see the README for what it will own.
+package security

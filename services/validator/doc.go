@@ -1,0 +1,2 @@
+// Package validator is reserved; see the README for what it will own.
+package validator

@@ -1,0 +1,3 @@
+module github.com/datasurface/datasurface/services/validator
+
+go 1.26.0

@@ -1,0 +1,2 @@
+// Package tools is reserved; see the README for what it will own.
+package tools
