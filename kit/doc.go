@@ -1,2 +1,0 @@
-// Package kit is reserved; see the README for what it will own.
-package kit
