@@ -22,77 +22,26 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// ModelFile is one file of a model snapshot.
-type ModelFile struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// path relative to the model root, `/`-separated.
-	Path          string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
-	Content       []byte `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ModelFile) Reset() {
-	*x = ModelFile{}
-	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ModelFile) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ModelFile) ProtoMessage() {}
-
-func (x *ModelFile) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ModelFile.ProtoReflect.Descriptor instead.
-func (*ModelFile) Descriptor() ([]byte, []int) {
-	return file_datasurface_validator_v1_validator_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *ModelFile) GetPath() string {
-	if x != nil {
-		return x.Path
-	}
-	return ""
-}
-
-func (x *ModelFile) GetContent() []byte {
-	if x != nil {
-		return x.Content
-	}
-	return nil
-}
-
-// ValidateRequest carries both snapshots as files.
+// ValidateRequest carries the proposed snapshot and names the base.
 type ValidateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// base is empty for an initial check-in (or when base_version is set).
-	Base []*ModelFile `protobuf:"bytes,1,rep,name=base,proto3" json:"base,omitempty"`
-	Head []*ModelFile `protobuf:"bytes,2,rep,name=head,proto3" json:"head,omitempty"`
+	// head is the proposed model.
+	Head *v1.Snapshot `protobuf:"bytes,1,opt,name=head,proto3" json:"head,omitempty"`
 	// source is `location@branch`.
-	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
-	// base_version: check against this committed version instead of `base` (0 = use `base`).
-	BaseVersion   int64 `protobuf:"varint,4,opt,name=base_version,json=baseVersion,proto3" json:"base_version,omitempty"`
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// Types that are valid to be assigned to Base:
+	//
+	//	*ValidateRequest_BaseSnapshot
+	//	*ValidateRequest_BaseVersion
+	//	*ValidateRequest_Initial
+	Base          isValidateRequest_Base `protobuf_oneof:"base"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ValidateRequest) Reset() {
 	*x = ValidateRequest{}
-	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[1]
+	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -104,7 +53,7 @@ func (x *ValidateRequest) String() string {
 func (*ValidateRequest) ProtoMessage() {}
 
 func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[1]
+	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -117,17 +66,10 @@ func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateRequest.ProtoReflect.Descriptor instead.
 func (*ValidateRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_validator_v1_validator_proto_rawDescGZIP(), []int{1}
+	return file_datasurface_validator_v1_validator_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *ValidateRequest) GetBase() []*ModelFile {
-	if x != nil {
-		return x.Base
-	}
-	return nil
-}
-
-func (x *ValidateRequest) GetHead() []*ModelFile {
+func (x *ValidateRequest) GetHead() *v1.Snapshot {
 	if x != nil {
 		return x.Head
 	}
@@ -141,24 +83,78 @@ func (x *ValidateRequest) GetSource() string {
 	return ""
 }
 
+func (x *ValidateRequest) GetBase() isValidateRequest_Base {
+	if x != nil {
+		return x.Base
+	}
+	return nil
+}
+
+func (x *ValidateRequest) GetBaseSnapshot() *v1.Snapshot {
+	if x != nil {
+		if x, ok := x.Base.(*ValidateRequest_BaseSnapshot); ok {
+			return x.BaseSnapshot
+		}
+	}
+	return nil
+}
+
 func (x *ValidateRequest) GetBaseVersion() int64 {
 	if x != nil {
-		return x.BaseVersion
+		if x, ok := x.Base.(*ValidateRequest_BaseVersion); ok {
+			return x.BaseVersion
+		}
 	}
 	return 0
 }
 
+func (x *ValidateRequest) GetInitial() bool {
+	if x != nil {
+		if x, ok := x.Base.(*ValidateRequest_Initial); ok {
+			return x.Initial
+		}
+	}
+	return false
+}
+
+type isValidateRequest_Base interface {
+	isValidateRequest_Base()
+}
+
+type ValidateRequest_BaseSnapshot struct {
+	// base_snapshot: check against this model.
+	BaseSnapshot *v1.Snapshot `protobuf:"bytes,3,opt,name=base_snapshot,json=baseSnapshot,proto3,oneof"`
+}
+
+type ValidateRequest_BaseVersion struct {
+	// base_version: check against this committed version (0 = the head committed version).
+	BaseVersion int64 `protobuf:"varint,4,opt,name=base_version,json=baseVersion,proto3,oneof"`
+}
+
+type ValidateRequest_Initial struct {
+	// initial: check an initial check-in (no base model).
+	Initial bool `protobuf:"varint,5,opt,name=initial,proto3,oneof"`
+}
+
+func (*ValidateRequest_BaseSnapshot) isValidateRequest_Base() {}
+
+func (*ValidateRequest_BaseVersion) isValidateRequest_Base() {}
+
+func (*ValidateRequest_Initial) isValidateRequest_Base() {}
+
 // ValidateResponse is the gate's report.
 type ValidateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Report        *v1.Report             `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Report *v1.Report             `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// base_version is the committed version checked against (0 for a snapshot or initial base).
+	BaseVersion   int64 `protobuf:"varint,2,opt,name=base_version,json=baseVersion,proto3" json:"base_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[2]
+	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -170,7 +166,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[2]
+	mi := &file_datasurface_validator_v1_validator_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -183,7 +179,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_validator_v1_validator_proto_rawDescGZIP(), []int{2}
+	return file_datasurface_validator_v1_validator_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ValidateResponse) GetReport() *v1.Report {
@@ -193,21 +189,28 @@ func (x *ValidateResponse) GetReport() *v1.Report {
 	return nil
 }
 
+func (x *ValidateResponse) GetBaseVersion() int64 {
+	if x != nil {
+		return x.BaseVersion
+	}
+	return 0
+}
+
 var File_datasurface_validator_v1_validator_proto protoreflect.FileDescriptor
 
 const file_datasurface_validator_v1_validator_proto_rawDesc = "" +
 	"\n" +
-	"(datasurface/validator/v1/validator.proto\x12\x18datasurface.validator.v1\x1a\x1fdatasurface/model/v1/gate.proto\"9\n" +
-	"\tModelFile\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\fR\acontent\"\xbe\x01\n" +
-	"\x0fValidateRequest\x127\n" +
-	"\x04base\x18\x01 \x03(\v2#.datasurface.validator.v1.ModelFileR\x04base\x127\n" +
-	"\x04head\x18\x02 \x03(\v2#.datasurface.validator.v1.ModelFileR\x04head\x12\x16\n" +
-	"\x06source\x18\x03 \x01(\tR\x06source\x12!\n" +
-	"\fbase_version\x18\x04 \x01(\x03R\vbaseVersion\"H\n" +
+	"(datasurface/validator/v1/validator.proto\x12\x18datasurface.validator.v1\x1a\x1fdatasurface/model/v1/gate.proto\x1a#datasurface/model/v1/snapshot.proto\"\xed\x01\n" +
+	"\x0fValidateRequest\x122\n" +
+	"\x04head\x18\x01 \x01(\v2\x1e.datasurface.model.v1.SnapshotR\x04head\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12E\n" +
+	"\rbase_snapshot\x18\x03 \x01(\v2\x1e.datasurface.model.v1.SnapshotH\x00R\fbaseSnapshot\x12#\n" +
+	"\fbase_version\x18\x04 \x01(\x03H\x00R\vbaseVersion\x12\x1a\n" +
+	"\ainitial\x18\x05 \x01(\bH\x00R\ainitialB\x06\n" +
+	"\x04base\"k\n" +
 	"\x10ValidateResponse\x124\n" +
-	"\x06report\x18\x01 \x01(\v2\x1c.datasurface.model.v1.ReportR\x06report2z\n" +
+	"\x06report\x18\x01 \x01(\v2\x1c.datasurface.model.v1.ReportR\x06report\x12!\n" +
+	"\fbase_version\x18\x02 \x01(\x03R\vbaseVersion2z\n" +
 	"\x10ValidatorService\x12f\n" +
 	"\bValidate\x12).datasurface.validator.v1.ValidateRequest\x1a*.datasurface.validator.v1.ValidateResponse\"\x03\x90\x02\x01B\x83\x02\n" +
 	"\x1ccom.datasurface.validator.v1B\x0eValidatorProtoP\x01ZQgithub.com/datasurface/datasurface/proto/gen/datasurface/validator/v1;validatorv1\xa2\x02\x03DVX\xaa\x02\x18Datasurface.Validator.V1\xca\x02\x18Datasurface\\Validator\\V1\xe2\x02$Datasurface\\Validator\\V1\\GPBMetadata\xea\x02\x1aDatasurface::Validator::V1b\x06proto3"
@@ -224,19 +227,19 @@ func file_datasurface_validator_v1_validator_proto_rawDescGZIP() []byte {
 	return file_datasurface_validator_v1_validator_proto_rawDescData
 }
 
-var file_datasurface_validator_v1_validator_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_datasurface_validator_v1_validator_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_datasurface_validator_v1_validator_proto_goTypes = []any{
-	(*ModelFile)(nil),        // 0: datasurface.validator.v1.ModelFile
-	(*ValidateRequest)(nil),  // 1: datasurface.validator.v1.ValidateRequest
-	(*ValidateResponse)(nil), // 2: datasurface.validator.v1.ValidateResponse
+	(*ValidateRequest)(nil),  // 0: datasurface.validator.v1.ValidateRequest
+	(*ValidateResponse)(nil), // 1: datasurface.validator.v1.ValidateResponse
+	(*v1.Snapshot)(nil),      // 2: datasurface.model.v1.Snapshot
 	(*v1.Report)(nil),        // 3: datasurface.model.v1.Report
 }
 var file_datasurface_validator_v1_validator_proto_depIdxs = []int32{
-	0, // 0: datasurface.validator.v1.ValidateRequest.base:type_name -> datasurface.validator.v1.ModelFile
-	0, // 1: datasurface.validator.v1.ValidateRequest.head:type_name -> datasurface.validator.v1.ModelFile
+	2, // 0: datasurface.validator.v1.ValidateRequest.head:type_name -> datasurface.model.v1.Snapshot
+	2, // 1: datasurface.validator.v1.ValidateRequest.base_snapshot:type_name -> datasurface.model.v1.Snapshot
 	3, // 2: datasurface.validator.v1.ValidateResponse.report:type_name -> datasurface.model.v1.Report
-	1, // 3: datasurface.validator.v1.ValidatorService.Validate:input_type -> datasurface.validator.v1.ValidateRequest
-	2, // 4: datasurface.validator.v1.ValidatorService.Validate:output_type -> datasurface.validator.v1.ValidateResponse
+	0, // 3: datasurface.validator.v1.ValidatorService.Validate:input_type -> datasurface.validator.v1.ValidateRequest
+	1, // 4: datasurface.validator.v1.ValidatorService.Validate:output_type -> datasurface.validator.v1.ValidateResponse
 	4, // [4:5] is the sub-list for method output_type
 	3, // [3:4] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
@@ -249,13 +252,18 @@ func file_datasurface_validator_v1_validator_proto_init() {
 	if File_datasurface_validator_v1_validator_proto != nil {
 		return
 	}
+	file_datasurface_validator_v1_validator_proto_msgTypes[0].OneofWrappers = []any{
+		(*ValidateRequest_BaseSnapshot)(nil),
+		(*ValidateRequest_BaseVersion)(nil),
+		(*ValidateRequest_Initial)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_datasurface_validator_v1_validator_proto_rawDesc), len(file_datasurface_validator_v1_validator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,7 +40,8 @@ const (
 
 // ValidatorServiceClient is a client for the datasurface.validator.v1.ValidatorService service.
 type ValidatorServiceClient interface {
-	// Validate checks a proposed model against a base model (or none) for a change source.
+	// Validate checks a proposed model against a base model for a change source. Nothing is
+	// published or committed.
 	Validate(context.Context, *connect.Request[v1.ValidateRequest]) (*connect.Response[v1.ValidateResponse], error)
 }
 
@@ -78,7 +79,8 @@ func (c *validatorServiceClient) Validate(ctx context.Context, req *connect.Requ
 // ValidatorServiceHandler is an implementation of the datasurface.validator.v1.ValidatorService
 // service.
 type ValidatorServiceHandler interface {
-	// Validate checks a proposed model against a base model (or none) for a change source.
+	// Validate checks a proposed model against a base model for a change source. Nothing is
+	// published or committed.
 	Validate(context.Context, *connect.Request[v1.ValidateRequest]) (*connect.Response[v1.ValidateResponse], error)
 }
 
