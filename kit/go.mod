@@ -2,6 +2,10 @@ module github.com/datasurface/datasurface/kit
 
 go 1.26.0
 
+require github.com/datasurface/datasurface/proto v0.0.0
+
+replace github.com/datasurface/datasurface/proto => ../proto
+
 require (
 	connectrpc.com/grpchealth v1.5.0
 	connectrpc.com/grpcreflect v1.3.1
