@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"connectrpc.com/grpchealth"
@@ -23,7 +22,6 @@ type Server struct {
 	mux      *http.ServeMux
 	log      *slog.Logger
 	services []string
-	ready    atomic.Bool
 	checks   []func(context.Context) error
 	listener net.Listener
 	started  chan struct{}
