@@ -36,7 +36,7 @@ help: ## List the targets.
 
 .PHONY: run
 run: ## Lint the example model (will become `datasurface dev`).
-	go run ./cmd/datasurface model lint examples/
+	go run ./cmd/datasurface model lint examples/acme
 
 .PHONY: test
 test: ## Run every test of every module (what CI runs).
