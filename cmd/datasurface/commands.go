@@ -28,6 +28,7 @@ type command struct {
 var commands = []command{
 	{name: "validate", summary: "check a proposed model change (the pull-request gate)", run: (*cli).validate},
 	{name: "model", summary: "model utilities: lint, diff, schema", run: (*cli).model},
+	{name: "bench", summary: "measure the performance figures beside their limits", run: (*cli).bench},
 	{name: "version", summary: "print the datasurface version", run: (*cli).version},
 }
 

@@ -39,3 +39,5 @@ replace (
 	github.com/datasurface/datasurface/platforms/yellow => ../../platforms/yellow
 	github.com/datasurface/datasurface/proto => ../../proto
 )
+
+replace github.com/datasurface/datasurface/kit => ../../kit

@@ -1,2 +1,0 @@
-// Package modelsvc is reserved; see the README for what it will own.
-package modelsvc
