@@ -193,7 +193,9 @@ func (c *Consumer) handle(ctx context.Context, log *slog.Logger, msg jetstream.M
 			log.WarnContext(ctx, "ack failed", "consumer", c.Durable, "event", e.ID, "err", err)
 		}
 	case ctx.Err() != nil:
-		// Shutting down: leave the message for redelivery.
+		// Shutting down: hand the message back at once so the next consumer need not wait for
+		// the ack deadline.
+		_ = msg.Nak()
 	case IsPermanent(herr) || int(e.Delivered) >= maxDeliver:
 		log.ErrorContext(ctx, "event terminated", "consumer", c.Durable, "event", e.ID, "subject", e.Subject, "delivered", e.Delivered, "err", herr)
 		_ = msg.TermWithReason(truncate(herr.Error(), 200))

@@ -1,2 +1,0 @@
-// Package validator is reserved; see the README for what it will own.
-package validator
