@@ -27,7 +27,9 @@ type command struct {
 // commands lists the top-level subcommands in the order `datasurface -h` shows them.
 var commands = []command{
 	{name: "validate", summary: "check a proposed model change (the pull-request gate)", run: (*cli).validate},
-	{name: "model", summary: "model utilities: lint, diff, schema", run: (*cli).model},
+	{name: "push", summary: "propose a model change to modelsvc and wait for the verdict", run: (*cli).push},
+	{name: "model", summary: "model utilities: lint, diff, schema; read API: get, list, deps, versions", run: (*cli).model},
+	{name: "serve", summary: "run control-plane services (modelsvc, validator)", run: (*cli).serve},
 	{name: "bench", summary: "measure the performance figures beside their limits", run: (*cli).bench},
 	{name: "version", summary: "print the datasurface version", run: (*cli).version},
 }
@@ -37,6 +39,10 @@ var modelCommands = []command{
 	{name: "lint", summary: "lint a model directory", run: (*cli).modelLint},
 	{name: "diff", summary: "print the change set between two models", run: (*cli).modelDiff},
 	{name: "schema", summary: "print the JSON Schema of the YAML model format", run: (*cli).modelSchema},
+	{name: "get", summary: "print committed workspaces, datastores, datasets or teams", run: (*cli).modelGet},
+	{name: "list", summary: "list the committed workspaces, datastores or teams", run: (*cli).modelList},
+	{name: "deps", summary: "print the workspaces that depend on a datastore", run: (*cli).modelDeps},
+	{name: "versions", summary: "list the committed model versions, or one with its change set", run: (*cli).modelVersions},
 }
 
 func (c *cli) run(ctx context.Context, args []string) error {
