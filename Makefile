@@ -83,9 +83,9 @@ workspace: ## Regenerate go.work and add missing sibling require/replace lines.
 ##@ Performance
 
 .PHONY: bench
-bench: ## Run the benchmarks.
-	go test -count=1 -run '^$$' -bench . -benchmem ./model/...
-	@echo 'bench: `go run ./cmd/datasurface bench` (figures beside their physical limits, DESIGN.md §6) is not wired yet'
+bench: ## Print each performance figure beside its limit, then run the Go benchmarks once.
+	go run ./cmd/datasurface bench
+	go test -count=1 -run '^$$' -bench . -benchtime 1x -benchmem ./model/... ./platforms/yellow/...
 
 .PHONY: fuzz
 fuzz: ## Fuzz the model loader for FUZZTIME (default 30s).
