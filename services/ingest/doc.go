@@ -1,2 +1,0 @@
-// Package ingest is reserved; see the README for what it will own.
-package ingest

@@ -1,2 +1,0 @@
-// Package merge is reserved; see the README for what it will own.
-package merge
