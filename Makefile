@@ -15,6 +15,8 @@ BUF_VERSION           := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 CONNECT_GO_VERSION    := v1.21.1
 GOLANGCI_LINT_VERSION := v2.15.0
+TEMPORAL_CLI_VERSION  := v1.5.1
+MINIO_VERSION         := v0.0.0-20260212201848-7aac2a2c5b7c
 
 # Every module of go.work as a package pattern: ./model/... ./proto/... ./tools/... …
 MODULE_DIRS := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
@@ -39,7 +41,7 @@ run: ## Lint the example model (will become `datasurface dev`).
 	go run ./cmd/datasurface model lint examples/acme
 
 .PHONY: test
-test: ## Run every test of every module (what CI runs).
+test: $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.minio-$(MINIO_VERSION) ## Run every test of every module (what CI runs).
 	go test -count=1 $(PKGS)
 
 .PHONY: build
@@ -94,7 +96,7 @@ fuzz: ## Fuzz the model loader for FUZZTIME (default 30s).
 ##@ Tools
 
 .PHONY: tools
-tools: $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/.protoc-gen-connect-go-$(CONNECT_GO_VERSION) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## Install buf, protoc plugins and golangci-lint into bin/.
+tools: $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.minio-$(MINIO_VERSION) $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/.protoc-gen-connect-go-$(CONNECT_GO_VERSION) $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) ## Install buf, protoc plugins and golangci-lint into bin/.
 
 # $(call install-tool,name,package,version,version-regexp): install package@version as bin/name
 # unless bin/name already reports that version; the stamp bin/.name-version records it.
@@ -121,3 +123,16 @@ $(BIN)/.protoc-gen-connect-go-$(CONNECT_GO_VERSION):
 
 $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION):
 	$(call install-tool,golangci-lint,github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION),version $(subst .,\.,$(GOLANGCI_LINT_VERSION:v%=%)) )
+
+# The Temporal CLI dev server (docs/adr/0004-temporal-for-dev-and-tests.md); its --version prints
+# 0.0.0-DEV when built by go install, so the script checks the build info instead.
+$(BIN)/.temporal-$(TEMPORAL_CLI_VERSION):
+	tools/install-temporal.sh $(BIN)
+	@rm -f $(BIN)/.temporal-*
+	@touch $@
+
+# The MinIO server (raw batch archive; tools/install-minio.sh pins its pseudo-version).
+$(BIN)/.minio-$(MINIO_VERSION):
+	tools/install-minio.sh $(BIN)
+	@rm -f $(BIN)/.minio-*
+	@touch $@

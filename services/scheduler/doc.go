@@ -1,2 +1,0 @@
-// Package scheduler is reserved; see the README for what it will own.
-package scheduler

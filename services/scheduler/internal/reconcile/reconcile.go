@@ -1,0 +1,429 @@
+// Package reconcile makes committed models real in Temporal: on every ds.model.committed it
+// loads the model, computes each Yellow platform's intention graph (spec/model.md §4.18) and
+// brings the Temporal schedules to it — one per ingestion stream, one per transformer with a
+// cron trigger — by comparing what is desired with what exists: new streams get a schedule,
+// removed ones lose it (their data is kept), changed triggers are updated, and everything
+// else is left alone, so the same commit delivered twice changes nothing the second time.
+// It also starts one ReconcileWorkflow per Yellow platform and committed version (tables,
+// views, grants), whose id makes the start idempotent.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/datasurface/datasurface/kit/events"
+	"github.com/datasurface/datasurface/kit/modelbus"
+	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
+	eventsv1 "github.com/datasurface/datasurface/proto/gen/datasurface/events/v1"
+	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
+	"github.com/datasurface/datasurface/services/scheduler/internal/ids"
+	"github.com/datasurface/datasurface/services/scheduler/internal/workflows"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"golang.org/x/sync/errgroup"
+)
+
+// Memo keys.
+const (
+	// MemoOwner marks a schedule as the scheduler's (value MemoOwnerValue); the reconciler
+	// never touches schedules without it.
+	MemoOwner      = "datasurface"
+	MemoOwnerValue = "scheduler"
+	MemoKind       = "kind"
+	MemoPlatform   = "platform"
+	MemoKey        = "key"
+	// MemoSpec, in the schedule action's memo, is the fingerprint of the desired schedule.
+	MemoSpec = "datasurfaceSpec"
+)
+
+// NoteExternal is the note of an on-demand schedule.
+const NoteExternal = "external trigger: runs only on demand (datasurface streams trigger)"
+
+// Models loads committed models.
+type Models interface {
+	Model(ctx context.Context, version int64, digest string) (*modelv1.Model, error)
+	Remember(version int64, digest string)
+}
+
+// Config tunes the reconciler.
+type Config struct {
+	// TaskQueue of the scheduler's workflows (default batchapi.TaskQueueScheduler).
+	TaskQueue string
+	// Concurrency bounds the schedule calls in flight (default 16).
+	Concurrency int
+	// CatchupWindow is how late a missed scheduled batch may still start after an outage
+	// (default 10 minutes; overlap policy skip makes a burst of missed times one batch).
+	CatchupWindow time.Duration
+	// NoReconcileWorkflows disables starting ReconcileWorkflow on commits (tests of the
+	// schedules alone).
+	NoReconcileWorkflows bool
+}
+
+// Reconciler keeps the Temporal schedules equal to the committed model.
+type Reconciler struct {
+	cfg    Config
+	client client.Client
+	models Models
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	known map[string]known // schedule id → what this process last saw or set
+	plan  atomic.Pointer[Plan]
+	// apply serialises Apply calls.
+	apply sync.Mutex
+}
+
+type known struct {
+	kind, platform, key string
+	fingerprint         string // "" = not known yet
+}
+
+// New returns a reconciler over a Temporal client.
+func New(cfg Config, c client.Client, models Models, log *slog.Logger) *Reconciler {
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = batchapi.TaskQueueScheduler
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.CatchupWindow <= 0 {
+		cfg.CatchupWindow = 10 * time.Minute
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Reconciler{cfg: cfg, client: c, models: models, log: log, known: map[string]known{}}
+}
+
+// Plan returns the plan of the last model applied (nil before the first).
+func (r *Reconciler) Plan() *Plan { return r.plan.Load() }
+
+// Summary is what one Apply did, by schedule id (sorted).
+type Summary struct {
+	Version   int64
+	Created   []string
+	Updated   []string
+	Deleted   []string
+	Unchanged int
+	// Reconciles are the ReconcileWorkflow ids started (already started ones are left out).
+	Reconciles []string
+	Duration   time.Duration
+}
+
+// Handle is the events.Handler of ds.model.committed: it applies the committed version unless
+// a newer one is already applied. Errors are retried by the consumer.
+func (r *Reconciler) Handle(ctx context.Context, e events.Event) error {
+	ev := &eventsv1.ModelCommitted{}
+	if err := e.Decode(ev); err != nil {
+		return err
+	}
+	r.models.Remember(ev.GetVersion(), ev.GetDigest())
+	if p := r.plan.Load(); p != nil && ev.GetVersion() < p.Version {
+		r.log.InfoContext(ctx, "older model version skipped", "version", ev.GetVersion(), "applied", p.Version)
+		return nil
+	}
+	s, err := r.Apply(ctx, ev.GetVersion(), ev.GetDigest())
+	if err != nil {
+		return fmt.Errorf("apply model version %d: %w", ev.GetVersion(), err)
+	}
+	r.log.InfoContext(ctx, "schedules reconciled", "version", s.Version, "created", len(s.Created), "updated", len(s.Updated),
+		"deleted", len(s.Deleted), "unchanged", s.Unchanged, "reconciles", len(s.Reconciles), "duration", s.Duration)
+	return nil
+}
+
+// Consumer returns the durable consumer of ds.model.committed that runs Handle.
+func (r *Reconciler) Consumer(js events.Consumer) *events.Consumer {
+	c := js
+	c.Stream = modelbus.Stream
+	c.Filter = modelbus.SubjectCommitted
+	c.Handler = r.Handle
+	if c.Log == nil {
+		c.Log = r.log
+	}
+	return &c
+}
+
+// Apply brings the schedules to committed model version v (snapshot digest d) and starts the
+// platforms' ReconcileWorkflows.
+func (r *Reconciler) Apply(ctx context.Context, v int64, d string) (Summary, error) {
+	r.apply.Lock()
+	defer r.apply.Unlock()
+	began := time.Now()
+	m, err := r.models.Model(ctx, v, d)
+	if err != nil {
+		return Summary{}, err
+	}
+	plan := NewPlan(m, v, d)
+	s, err := r.applyPlan(ctx, plan)
+	s.Version = v
+	s.Duration = time.Since(began)
+	if err != nil {
+		return s, err
+	}
+	r.plan.Store(plan)
+	return s, nil
+}
+
+func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan) (Summary, error) {
+	var s Summary
+	existing, err := r.existing(ctx)
+	if err != nil {
+		return s, err
+	}
+	var mu sync.Mutex
+	record := func(list *[]string, id string) {
+		mu.Lock()
+		*list = append(*list, id)
+		mu.Unlock()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	desired := make(map[string]bool, len(plan.Schedules))
+	for _, want := range plan.Schedules {
+		desired[want.ID] = true
+		have, exists := existing[want.ID]
+		if exists && have.fingerprint == want.Fingerprint {
+			s.Unchanged++
+			continue
+		}
+		g.Go(func() error {
+			changed, created, err := r.ensure(gctx, want, exists)
+			switch {
+			case err != nil:
+				return fmt.Errorf("schedule %s: %w", want.ID, err)
+			case created:
+				record(&s.Created, want.ID)
+			case changed:
+				record(&s.Updated, want.ID)
+			default:
+				mu.Lock()
+				s.Unchanged++
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	for id := range existing {
+		if desired[id] {
+			continue
+		}
+		g.Go(func() error {
+			err := r.client.ScheduleClient().GetHandle(gctx, id).Delete(gctx)
+			if err != nil && !ids.IsNotFound(err) {
+				return fmt.Errorf("delete schedule %s: %w", id, err)
+			}
+			r.forget(id)
+			if err == nil {
+				record(&s.Deleted, id)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return s, err
+	}
+	if !r.cfg.NoReconcileWorkflows {
+		for _, d := range plan.Platforms {
+			started, err := r.startReconcile(ctx, d, plan.Version, plan.Digest)
+			if err != nil {
+				return s, err
+			}
+			if started != "" {
+				s.Reconciles = append(s.Reconciles, started)
+			}
+		}
+	}
+	slices.Sort(s.Created)
+	slices.Sort(s.Updated)
+	slices.Sort(s.Deleted)
+	return s, nil
+}
+
+// existing returns the scheduler's schedules: those listed with its memo, and those this
+// process created or saw (the list is eventually consistent).
+func (r *Reconciler) existing(ctx context.Context) (map[string]known, error) {
+	it, err := r.client.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 1000})
+	if err != nil {
+		return nil, fmt.Errorf("list schedules: %w", err)
+	}
+	out := map[string]known{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("list schedules: %w", err)
+		}
+		memo := decodeMemo(e.Memo)
+		if memo[MemoOwner] != MemoOwnerValue {
+			continue
+		}
+		out[e.ID] = known{kind: memo[MemoKind], platform: memo[MemoPlatform], key: memo[MemoKey]}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, k := range r.known {
+		out[id] = k
+	}
+	return out, nil
+}
+
+func (r *Reconciler) remember(id string, k known) {
+	r.mu.Lock()
+	r.known[id] = k
+	r.mu.Unlock()
+}
+
+func (r *Reconciler) forget(id string) {
+	r.mu.Lock()
+	delete(r.known, id)
+	r.mu.Unlock()
+}
+
+// ensure makes schedule want exist as desired: created when missing, updated when its action's
+// fingerprint differs.
+func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists bool) (changed, created bool, err error) {
+	sc := r.client.ScheduleClient()
+	if !exists {
+		_, err := sc.Create(ctx, r.options(want))
+		if err == nil {
+			r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
+			return true, true, nil
+		}
+		var already *serviceerror.WorkflowExecutionAlreadyStarted
+		if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) && !errors.As(err, &already) {
+			return false, false, err
+		}
+	}
+	h := sc.GetHandle(ctx, want.ID)
+	desc, err := h.Describe(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	if actionFingerprint(desc.Schedule.Action) == want.Fingerprint {
+		r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
+		return false, false, nil
+	}
+	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		o := r.options(want)
+		wasOnDemand := onDemand(s.Spec)
+		spec := o.Spec
+		s.Spec = &spec
+		s.Action = o.Action
+		s.Policy = &client.SchedulePolicies{Overlap: o.Overlap, CatchupWindow: o.CatchupWindow}
+		if s.State == nil {
+			s.State = &client.ScheduleState{}
+		}
+		switch {
+		case want.Cron == "" && !wasOnDemand:
+			s.State.Paused, s.State.Note = true, NoteExternal
+		case want.Cron != "" && wasOnDemand && s.State.Note == NoteExternal:
+			s.State.Paused, s.State.Note = false, "trigger changed to cron "+want.Cron
+		}
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}})
+	if err != nil {
+		return false, false, err
+	}
+	r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
+	return true, false, nil
+}
+
+// options are the schedule options of want.
+func (r *Reconciler) options(want Schedule) client.ScheduleOptions {
+	var spec client.ScheduleSpec
+	if want.Cron != "" {
+		spec = client.ScheduleSpec{CronExpressions: []string{want.Cron}, TimeZoneName: "UTC"}
+	}
+	var wt string
+	var args any
+	if want.Kind == ids.KindTransformer {
+		wt, args = workflows.Transformer, workflows.TransformerInput{Platform: want.Platform, Workspace: want.Key}
+	} else {
+		wt, args = workflows.Batch, workflows.BatchInput{Platform: want.Platform, Stream: want.Key}
+	}
+	o := client.ScheduleOptions{
+		ID:   want.ID,
+		Spec: spec,
+		Action: &client.ScheduleWorkflowAction{
+			ID:        want.ID,
+			Workflow:  wt,
+			Args:      []any{args},
+			TaskQueue: r.cfg.TaskQueue,
+			Memo:      map[string]any{MemoSpec: want.Fingerprint},
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: r.cfg.CatchupWindow,
+		Memo: map[string]any{
+			MemoOwner: MemoOwnerValue, MemoKind: want.Kind, MemoPlatform: want.Platform, MemoKey: want.Key,
+		},
+	}
+	if want.Cron == "" {
+		o.Paused, o.Note = true, NoteExternal
+	}
+	return o
+}
+
+func onDemand(s *client.ScheduleSpec) bool {
+	return s == nil || len(s.Calendars)+len(s.Intervals)+len(s.CronExpressions) == 0
+}
+
+// actionFingerprint reads MemoSpec from a described schedule's action.
+func actionFingerprint(a client.ScheduleAction) string {
+	wa, ok := a.(*client.ScheduleWorkflowAction)
+	if !ok {
+		return ""
+	}
+	return decodeValue(wa.Memo[MemoSpec])
+}
+
+func decodeMemo(m *commonpb.Memo) map[string]string {
+	out := map[string]string{}
+	for k, p := range m.GetFields() {
+		out[k] = decodeValue(p)
+	}
+	return out
+}
+
+func decodeValue(v any) string {
+	switch p := v.(type) {
+	case string:
+		return p
+	case *commonpb.Payload:
+		var s string
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+// startReconcile starts platform d's ReconcileWorkflow for version v unless it was started
+// before; it returns the workflow id when it started one.
+func (r *Reconciler) startReconcile(ctx context.Context, d string, v int64, digest string) (string, error) {
+	id := ids.ReconcileWorkflow(d, v)
+	_, err := r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                r.cfg.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.Reconcile, workflows.ReconcileInput{Platform: d, ModelVersion: v, ModelDigest: digest})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("start %s: %w", id, err)
+	}
+	return id, nil
+}
