@@ -30,6 +30,8 @@ var commands = []command{
 	{name: "push", summary: "propose a model change to modelsvc and wait for the verdict", run: (*cli).push},
 	{name: "model", summary: "model utilities: lint, diff, schema; read API: get, list, deps, versions", run: (*cli).model},
 	{name: "serve", summary: "run control-plane services (modelsvc, validator)", run: (*cli).serve},
+	{name: "run-batch", summary: "run one batch of a Yellow stream synchronously, without Temporal", run: (*cli).runBatch},
+	{name: "streams", summary: "list, inspect, trigger, pause, resume, backfill ingestion streams", run: (*cli).streams},
 	{name: "bench", summary: "measure the performance figures beside their limits", run: (*cli).bench},
 	{name: "version", summary: "print the datasurface version", run: (*cli).version},
 }

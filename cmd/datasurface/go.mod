@@ -8,6 +8,8 @@ require (
 	github.com/datasurface/datasurface/model v0.0.0
 	github.com/datasurface/datasurface/platforms/yellow v0.0.0
 	github.com/datasurface/datasurface/proto v0.0.0
+	github.com/datasurface/datasurface/services/ingest v0.0.0
+	github.com/datasurface/datasurface/services/merge v0.0.0
 	github.com/datasurface/datasurface/services/modelsvc v0.0.0
 	github.com/datasurface/datasurface/services/validator v0.0.0
 	github.com/go-git/go-git/v5 v5.19.3
@@ -26,6 +28,7 @@ require (
 	github.com/ProtonMail/go-crypto v1.1.6 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/cloudflare/circl v1.6.3 // indirect
+	github.com/confluentinc/confluent-kafka-go/v2 v2.12.0 // indirect
 	github.com/cyphar/filepath-securejoin v0.6.1 // indirect
 	github.com/emirpasic/gods v1.18.1 // indirect
 	github.com/go-git/gcfg v1.5.1-0.20230307220236-3a3c6141e376 // indirect
@@ -61,6 +64,8 @@ replace (
 	github.com/datasurface/datasurface/model => ../../model
 	github.com/datasurface/datasurface/platforms/yellow => ../../platforms/yellow
 	github.com/datasurface/datasurface/proto => ../../proto
+	github.com/datasurface/datasurface/services/ingest => ../../services/ingest
+	github.com/datasurface/datasurface/services/merge => ../../services/merge
 	github.com/datasurface/datasurface/services/modelsvc => ../../services/modelsvc
 	github.com/datasurface/datasurface/services/validator => ../../services/validator
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/datasurface/datasurface/kit/pgtest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -167,7 +168,9 @@ func TestMain(m *testing.M) {
 	if testdataBase, err = readTestdata(); err != nil {
 		panic(err)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	pgtest.Shutdown()
+	os.Exit(code)
 }
 
 // runCLI runs a command line and returns its stdout, stderr and exit code.

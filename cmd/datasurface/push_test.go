@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/datasurface/datasurface/kit/pgtest"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/model/v1/modelv1connect"
 	"github.com/go-git/go-git/v5"
@@ -112,9 +111,6 @@ func widenedModel(t *testing.T) string {
 // `push` and the read commands: the first model, an accepted change, a rejected one, the same
 // change again, authentication failures, a push of a git commit, and every read command.
 func TestControlPlane(t *testing.T) {
-	// This test is the package's only user of pgtest's shared cluster: stop it when the test
-	// ends (after the database is dropped; cleanups run last-in first-out).
-	t.Cleanup(pgtest.Shutdown)
 	start := time.Now()
 	srv := controlPlane(t)
 	t.Logf("control plane ready in %s", time.Since(start).Round(time.Millisecond))
