@@ -32,6 +32,7 @@ var commands = []command{
 	{name: "serve", summary: "run control-plane services (modelsvc, validator)", run: (*cli).serve},
 	{name: "run-batch", summary: "run one batch of a Yellow stream synchronously, without Temporal", run: (*cli).runBatch},
 	{name: "streams", summary: "list, inspect, trigger, pause, resume, backfill ingestion streams", run: (*cli).streams},
+	{name: "security", summary: "plan, apply and explain the database access of Yellow platforms", run: (*cli).security},
 	{name: "bench", summary: "measure the performance figures beside their limits", run: (*cli).bench},
 	{name: "version", summary: "print the datasurface version", run: (*cli).version},
 }

@@ -11,6 +11,7 @@ require (
 	github.com/datasurface/datasurface/services/ingest v0.0.0
 	github.com/datasurface/datasurface/services/merge v0.0.0
 	github.com/datasurface/datasurface/services/modelsvc v0.0.0
+	github.com/datasurface/datasurface/services/security v0.0.0
 	github.com/datasurface/datasurface/services/validator v0.0.0
 	github.com/go-git/go-git/v5 v5.19.3
 	github.com/google/go-cmp v0.7.0
@@ -67,5 +68,6 @@ replace (
 	github.com/datasurface/datasurface/services/ingest => ../../services/ingest
 	github.com/datasurface/datasurface/services/merge => ../../services/merge
 	github.com/datasurface/datasurface/services/modelsvc => ../../services/modelsvc
+	github.com/datasurface/datasurface/services/security => ../../services/security
 	github.com/datasurface/datasurface/services/validator => ../../services/validator
 )

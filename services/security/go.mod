@@ -1,3 +1,44 @@
 module github.com/datasurface/datasurface/services/security
 
 go 1.26.0
+
+require (
+	connectrpc.com/connect v1.21.1
+	github.com/datasurface/datasurface/kit v0.0.0
+	github.com/datasurface/datasurface/model v0.0.0
+	github.com/datasurface/datasurface/platforms/yellow v0.0.0
+	github.com/datasurface/datasurface/proto v0.0.0
+	github.com/google/go-cmp v0.7.0
+	github.com/jackc/pgx/v5 v5.12.0
+	github.com/nats-io/nats.go v1.55.0
+	golang.org/x/text v0.43.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	connectrpc.com/grpchealth v1.5.0 // indirect
+	connectrpc.com/grpcreflect v1.3.1 // indirect
+	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
+	github.com/google/go-tpm v0.9.8 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/minio/highwayhash v1.0.4 // indirect
+	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
+
+replace (
+	github.com/datasurface/datasurface/kit => ../../kit
+	github.com/datasurface/datasurface/model => ../../model
+	github.com/datasurface/datasurface/platforms/yellow => ../../platforms/yellow
+	github.com/datasurface/datasurface/proto => ../../proto
+)

@@ -1,2 +1,0 @@
-// Package security is reserved; see the README for what it will own.
-package security
