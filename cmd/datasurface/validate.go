@@ -106,7 +106,8 @@ func (c *cli) check(ctx context.Context, f validateFlags) (*gate.Report, error) 
 			return nil, cannotRun(fmt.Errorf("base: %w", err))
 		}
 	}
-	if in.Head, err = res.load(f.head, load.Options{Side: headSide}); err != nil {
+	// The base is loaded first so that the head reuses its unchanged files (load.Options.Reuse).
+	if in.Head, err = res.load(f.head, load.Options{Side: headSide, Reuse: in.Base}); err != nil {
 		return nil, cannotRun(fmt.Errorf("head: %w", err))
 	}
 	if f.history != "" {

@@ -21,6 +21,10 @@ type node struct {
 	what string // how a message names the object: "datastore 'SalesDB'"
 	msg  proto.Message
 	kids []node
+	// src is the model object msg and kids were built from. Loaded models share the objects of
+	// unchanged files (package load), so two nodes built from one object are equal without
+	// comparing their content.
+	src proto.Message
 }
 
 // change is the first difference found in a region.
@@ -34,7 +38,13 @@ type change struct {
 
 func equalNodes(a, b []node) bool {
 	return slices.EqualFunc(a, b, func(x, y node) bool {
-		return x.id == y.id && proto.Equal(x.msg, y.msg) && equalNodes(x.kids, y.kids)
+		if x.id != y.id {
+			return false
+		}
+		if x.src != nil && x.src == y.src {
+			return true
+		}
+		return proto.Equal(x.msg, y.msg) && equalNodes(x.kids, y.kids)
 	})
 }
 
@@ -78,6 +88,9 @@ func firstChange(base, head []node, parent *node) (change, bool) {
 // nodeChange returns the first difference between two versions of one object: a difference of
 // its own fields (cited at the field), else the first difference among its children.
 func nodeChange(b, h *node) (change, bool) {
+	if b.src != nil && b.src == h.src {
+		return change{}, false
+	}
 	if !proto.Equal(b.msg, h.msg) {
 		key := h.key
 		if f := fieldPath(b.msg.ProtoReflect(), h.msg.ProtoReflect()); f != "" {
@@ -222,19 +235,19 @@ func ecosystemContent(m *modelv1.Model) []node {
 	var ns []node
 	if e := m.GetEcosystem(); e != nil {
 		c := without(e, "zones", "vendors")
-		ns = append(ns, node{id: index.EcosystemPath, key: index.EcosystemPath, what: "ecosystem '" + e.GetName() + "'", msg: c})
+		ns = append(ns, node{id: index.EcosystemPath, key: index.EcosystemPath, what: "ecosystem '" + e.GetName() + "'", msg: c, src: e})
 		for _, v := range e.GetVendors() {
 			k := index.VendorPath(v.GetName())
-			ns = append(ns, node{id: k, key: k, what: "vendor '" + v.GetName() + "'", msg: v})
+			ns = append(ns, node{id: k, key: k, what: "vendor '" + v.GetName() + "'", msg: v, src: v})
 		}
 	}
 	for _, p := range m.GetPsps() {
 		c := without(p, "platforms")
 		k := index.PSPPath(p.GetName())
-		n := node{id: k, key: k, what: "platform services provider '" + p.GetName() + "'", msg: c}
+		n := node{id: k, key: k, what: "platform services provider '" + p.GetName() + "'", msg: c, src: p}
 		for _, d := range p.GetPlatforms() {
 			dk := index.PlatformPath(p.GetName(), d.GetName())
-			n.kids = append(n.kids, node{id: dk, key: dk, what: "data platform '" + d.GetName() + "'", msg: d})
+			n.kids = append(n.kids, node{id: dk, key: dk, what: "data platform '" + d.GetName() + "'", msg: d, src: d})
 		}
 		n.kids = uniqueIDs(n.kids)
 		ns = append(ns, n)
@@ -242,18 +255,18 @@ func ecosystemContent(m *modelv1.Model) []node {
 	for _, a := range m.GetAssignments() {
 		c := without(a, "platforms")
 		k := index.AssignmentPath(a.GetWorkspace(), a.GetDatasetGroup())
-		n := node{id: k, key: k, what: "assignment '" + a.GetWorkspace() + "." + a.GetDatasetGroup() + "'", msg: c}
+		n := node{id: k, key: k, what: "assignment '" + a.GetWorkspace() + "." + a.GetDatasetGroup() + "'", msg: c, src: a}
 		for _, p := range a.GetPlatforms() {
 			pk := index.AssignmentPlatformPath(a.GetWorkspace(), a.GetDatasetGroup(), p.GetPlatform())
 			n.kids = append(n.kids, node{id: pk, key: pk,
-				what: "assignment '" + a.GetWorkspace() + "." + a.GetDatasetGroup() + "' → '" + p.GetPlatform() + "'", msg: p})
+				what: "assignment '" + a.GetWorkspace() + "." + a.GetDatasetGroup() + "' → '" + p.GetPlatform() + "'", msg: p, src: p})
 		}
 		n.kids = uniqueIDs(n.kids)
 		ns = append(ns, n)
 	}
 	for _, p := range m.GetPrimaryIngestions() {
 		k := index.PrimaryPath(p.GetDatastore())
-		ns = append(ns, node{id: k, key: k, what: "primary ingestion of '" + p.GetDatastore() + "'", msg: p})
+		ns = append(ns, node{id: k, key: k, what: "primary ingestion of '" + p.GetDatastore() + "'", msg: p, src: p})
 	}
 	return uniqueIDs(ns)
 }
@@ -268,7 +281,7 @@ func zoneContent(x *regionIndex, z string) []node {
 		}
 		c := without(doc, "teams")
 		k := index.ZonePath(z)
-		ns = append(ns, node{id: k, key: k, what: "GovernanceZone '" + z + "'", msg: c})
+		ns = append(ns, node{id: k, key: k, what: "GovernanceZone '" + z + "'", msg: c, src: doc})
 	}
 	return uniqueIDs(ns)
 }
@@ -283,7 +296,7 @@ func teamContent(x *regionIndex, k teamKey) []node {
 			continue
 		}
 		key := index.TeamPath(k.zone, k.team)
-		ns = append(ns, node{id: key, key: key, what: "Team '" + k.zone + "/" + k.team + "'", msg: t})
+		ns = append(ns, node{id: key, key: key, what: "Team '" + k.zone + "/" + k.team + "'", msg: t, src: t})
 	}
 	for _, d := range x.datastores[k] {
 		ns = append(ns, datastoreNode(d))
@@ -298,15 +311,15 @@ func datastoreNode(d *modelv1.Datastore) node {
 	s := d.GetName()
 	c := without(d, "datasets")
 	k := index.DatastorePath(s)
-	n := node{id: k, key: k, what: "datastore '" + s + "'", msg: c}
+	n := node{id: k, key: k, what: "datastore '" + s + "'", msg: c, src: d}
 	for _, ds := range d.GetDatasets() {
 		dc := without(ds, "columns")
 		dk := index.DatasetPath(s, ds.GetName())
-		dn := node{id: dk, key: dk, what: "dataset '" + s + "." + ds.GetName() + "'", msg: dc}
+		dn := node{id: dk, key: dk, what: "dataset '" + s + "." + ds.GetName() + "'", msg: dc, src: ds}
 		for _, col := range ds.GetColumns() {
 			ck := index.ColumnPath(s, ds.GetName(), col.GetName())
 			dn.kids = append(dn.kids, node{id: ck, key: ck,
-				what: "column '" + s + "." + ds.GetName() + "." + col.GetName() + "'", msg: col})
+				what: "column '" + s + "." + ds.GetName() + "." + col.GetName() + "'", msg: col, src: col})
 		}
 		dn.kids = uniqueIDs(dn.kids)
 		n.kids = append(n.kids, dn)
@@ -319,22 +332,22 @@ func workspaceNode(w *modelv1.Workspace) node {
 	name := w.GetName()
 	c := without(w, "dataset_groups", "transformer")
 	k := index.WorkspacePath(name)
-	n := node{id: k, key: k, what: "workspace '" + name + "'", msg: c}
+	n := node{id: k, key: k, what: "workspace '" + name + "'", msg: c, src: w}
 	for _, g := range w.GetDatasetGroups() {
 		gc := without(g, "sinks")
 		gk := index.DSGPath(name, g.GetName())
-		gn := node{id: gk, key: gk, what: "dataset group '" + name + "." + g.GetName() + "'", msg: gc}
+		gn := node{id: gk, key: gk, what: "dataset group '" + name + "." + g.GetName() + "'", msg: gc, src: g}
 		for _, s := range g.GetSinks() {
 			sk := index.SinkPath(name, g.GetName(), s.GetDatastore(), s.GetDataset())
 			gn.kids = append(gn.kids, node{id: sk, key: sk,
-				what: "sink '" + s.GetDatastore() + "." + s.GetDataset() + "' of '" + name + "." + g.GetName() + "'", msg: s})
+				what: "sink '" + s.GetDatastore() + "." + s.GetDataset() + "' of '" + name + "." + g.GetName() + "'", msg: s, src: s})
 		}
 		gn.kids = uniqueIDs(gn.kids)
 		n.kids = append(n.kids, gn)
 	}
 	if t := w.GetTransformer(); t != nil {
 		tk := index.TransformerPath(name)
-		n.kids = append(n.kids, node{id: tk, key: tk, what: "transformer '" + t.GetName() + "'", msg: t})
+		n.kids = append(n.kids, node{id: tk, key: tk, what: "transformer '" + t.GetName() + "'", msg: t, src: t})
 	}
 	n.kids = uniqueIDs(n.kids)
 	return n
@@ -358,6 +371,9 @@ func teamEqual(base, head *regionIndex, k teamKey) bool {
 type byteComparer struct{ a, b []byte }
 
 func (c *byteComparer) equal(x, y proto.Message) bool {
+	if x == y {
+		return true // one object, shared by both models (package load reuses unchanged files)
+	}
 	opts := proto.MarshalOptions{Deterministic: true}
 	var err error
 	if c.a, err = opts.MarshalAppend(c.a[:0], x); err != nil {

@@ -837,6 +837,7 @@ func (d *differ) platforms(a, b []*modelv1.PlatformServicesProvider) {
 			d.add(modelv1.ChangeKind_CHANGE_KIND_PSP_ADDED, path, "", "")
 		case y == nil:
 			d.add(modelv1.ChangeKind_CHANGE_KIND_PSP_REMOVED, path, "", "")
+		case x == y: // one object, shared by both models
 		default:
 			d.object(modelv1.ChangeKind_CHANGE_KIND_PSP_CHANGED, path, path, without(x, "platforms"), without(y, "platforms"))
 		}
@@ -872,6 +873,9 @@ func (d *differ) platforms(a, b []*modelv1.PlatformServicesProvider) {
 // Assignments and primary ingestion
 
 func (d *differ) assignments(a, b []*modelv1.DatasetGroupAssignment) {
+	if slices.Equal(a, b) {
+		return // the same objects (loaded models share the objects of unchanged files)
+	}
 	type entry struct {
 		wg string
 		p  *modelv1.PlatformAssignment
@@ -919,6 +923,9 @@ func status(p *modelv1.PlatformAssignment) string {
 }
 
 func (d *differ) primaryIngestions(a, b []*modelv1.PrimaryIngestion) {
+	if slices.Equal(a, b) {
+		return // the same objects
+	}
 	pairs(a, b, (*modelv1.PrimaryIngestion).GetDatastore, func(s string, x, y *modelv1.PrimaryIngestion) {
 		if x == nil || y == nil || !proto.Equal(x, y) {
 			d.add(modelv1.ChangeKind_CHANGE_KIND_PRIMARY_INGESTION_CHANGED, "primary["+s+"]",

@@ -684,6 +684,9 @@ func statusRank(s modelv1.AssignmentStatus) modelv1.AssignmentStatus {
 
 // assignments applies the assignment rules to every (dataset group, platform) of the base.
 func (c *checker) assignments() {
+	if slices.Equal(c.in.Base.GetAssignments(), c.in.Head.GetAssignments()) {
+		return // the same objects (loaded models share the objects of unchanged files)
+	}
 	head := make(map[string]*modelv1.PlatformAssignment)
 	for _, a := range c.in.Head.GetAssignments() {
 		for _, p := range a.GetPlatforms() {

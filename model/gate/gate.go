@@ -19,6 +19,7 @@ import (
 	"github.com/datasurface/datasurface/model/authz"
 	"github.com/datasurface/datasurface/model/changes"
 	"github.com/datasurface/datasurface/model/compat"
+	"github.com/datasurface/datasurface/model/compat/equal"
 	"github.com/datasurface/datasurface/model/lint"
 	"github.com/datasurface/datasurface/model/load"
 	"github.com/datasurface/datasurface/model/problem"
@@ -188,12 +189,21 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	head := in.Head.Model
 	r.Mode = modeName(compat.Mode(base, head))
 
-	// The gate's findings about its inputs.
+	// The gate's findings about its inputs. The base is linted while the head is (below).
+	var baseDone chan findings
 	if in.Base == nil {
 		r.add(problem.Problem{Rule: RuleInitialCheckIn, Severity: RuleInitialCheckIn.Severity, Phase: PhaseGate,
 			Message: "no base model: checking an initial check-in"})
 	} else {
-		r.addAll(baseFindings(in.Base, in.Platforms))
+		baseDone = make(chan findings, 1)
+		go func() {
+			defer func() {
+				if v := recover(); v != nil {
+					baseDone <- findings{panicked: v}
+				}
+			}()
+			baseDone <- findings{problems: baseFindings(in.Base, in.Platforms)}
+		}()
 	}
 
 	// 1. lint head: load problems and lint. Any ERROR stops here.
@@ -204,8 +214,15 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if head != nil {
 		lintProblems = append(lintProblems, lint.Run(head, in.Head.Source, lint.Options{Platforms: in.Platforms})...)
 	}
+	if baseDone != nil {
+		f := <-baseDone
+		if f.panicked != nil {
+			panic(f.panicked) // on the caller's goroutine, where it can be recovered
+		}
+		r.addAll(f.problems)
+	}
 	if !r.phase(PhaseLint, lintProblems, true) {
-		return r.finish(base, head), nil
+		return r.finish(base, head, nil), nil
 	}
 	if head == nil {
 		return nil, errors.New("gate: the head was not loaded")
@@ -225,19 +242,23 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		return false
 	})
 	if !r.phase(PhaseSource, sourceProblems, base != nil) {
-		return r.finish(base, head), nil
+		return r.finish(base, head, nil), nil
 	}
 	if !r.phase(PhaseAuthorization, authProblems, true) {
-		return r.finish(base, head), nil
+		return r.finish(base, head, nil), nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
 	// 4. compatibility (not checked for an initial check-in).
+	var datastores *equal.Pairs[*modelv1.Datastore]
 	if base != nil {
+		// The datastores are paired and compared once, for compat and the change set.
+		datastores = equal.PairDatastores(base, head)
 		compatProblems := compat.Check(compat.Input{
 			Base: base, Head: head, BaseSrc: in.Base.Source, HeadSrc: in.Head.Source, History: in.History,
+			Datastores: datastores,
 		})
 		if !in.HistoryGiven {
 			compatProblems = append(compatProblems, problem.Problem{
@@ -249,7 +270,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	} else {
 		r.phase(PhaseCompatibility, nil, false)
 	}
-	return r.finish(base, head), nil
+	return r.finish(base, head, datastores), nil
 }
 
 // usableBase returns a *BaseError when the base cannot be checked against at all.
@@ -272,6 +293,12 @@ func usableBase(b *load.Result) error {
 	return nil
 }
 
+// findings are the problems of baseFindings, or the value it panicked with.
+type findings struct {
+	problems []problem.Problem
+	panicked any
+}
+
 // baseFindings lints the base leniently: its errors become one DS-GATE-002, its unknown fields
 // one DS-GATE-003.
 func baseFindings(b *load.Result, platforms []lint.PlatformRules) []problem.Problem {
@@ -282,7 +309,9 @@ func baseFindings(b *load.Result, platforms []lint.PlatformRules) []problem.Prob
 			n++
 		}
 	}
-	for _, p := range lint.Run(b.Model, b.Source, lint.Options{Platforms: platforms}) {
+	// Only the number of errors is reported, so lint runs without a source map: positions
+	// would cost a lookup per problem and are never shown.
+	for _, p := range lint.Run(b.Model, nil, lint.Options{Platforms: platforms}) {
 		if p.Severity == problem.Error {
 			n++
 		}
@@ -329,8 +358,9 @@ func (r *Report) add(p problem.Problem)       { r.Problems = append(r.Problems, 
 func (r *Report) addAll(ps []problem.Problem) { r.Problems = append(r.Problems, ps...) }
 
 // finish marks the phases that did not run, sorts the problems, decides the result and
-// computes the change set when every phase passed.
-func (r *Report) finish(base, head *modelv1.Model) *Report {
+// computes the change set when every phase passed. datastores are the datastores of base and
+// head as the compatibility phase paired them (nil: not paired yet).
+func (r *Report) finish(base, head *modelv1.Model, datastores *equal.Pairs[*modelv1.Datastore]) *Report {
 	for _, name := range []string{PhaseLint, PhaseSource, PhaseAuthorization, PhaseCompatibility} {
 		if !slices.ContainsFunc(r.Phases, func(p Phase) bool { return p.Name == name }) {
 			r.Phases = append(r.Phases, Phase{Name: name, Status: Skipped})
@@ -342,7 +372,7 @@ func (r *Report) finish(base, head *modelv1.Model) *Report {
 		if base == nil {
 			base = &modelv1.Model{}
 		}
-		r.Changes = changes.Diff(base, head)
+		r.Changes = changes.DiffPaired(base, head, datastores)
 		if r.Changes == nil {
 			r.Changes = []*modelv1.Change{}
 		}

@@ -137,16 +137,29 @@ func fnv64(s string) uint64 {
 
 func newPrep(x *index.Index) *prep {
 	pr := &prep{x: x}
-	seen := make(map[string]bool, len(x.Model.GetDatastores()))
+	all := x.Model.GetDatastores()
+	byName := func(a, b *modelv1.Datastore) int { return strings.Compare(a.GetName(), b.GetName()) }
 	nDatasets := 0
-	for _, s := range x.Model.GetDatastores() {
-		if !seen[s.GetName()] {
-			seen[s.GetName()] = true
-			pr.stores = append(pr.stores, s)
-			nDatasets += len(s.GetDatasets())
+	if slices.IsSortedFunc(all, byName) {
+		// The canonical order: a repeated name is adjacent to its first occurrence.
+		pr.stores = make([]*modelv1.Datastore, 0, len(all))
+		for i, s := range all {
+			if i == 0 || all[i-1].GetName() != s.GetName() {
+				pr.stores = append(pr.stores, s)
+				nDatasets += len(s.GetDatasets())
+			}
 		}
+	} else {
+		seen := make(map[string]bool, len(all))
+		for _, s := range all {
+			if !seen[s.GetName()] {
+				seen[s.GetName()] = true
+				pr.stores = append(pr.stores, s)
+				nDatasets += len(s.GetDatasets())
+			}
+		}
+		slices.SortStableFunc(pr.stores, byName)
 	}
-	slices.SortStableFunc(pr.stores, func(a, b *modelv1.Datastore) int { return strings.Compare(a.GetName(), b.GetName()) })
 	num := make(map[string]int32, len(pr.stores))
 	pr.first = make([]int32, len(pr.stores)+1)
 	pr.dsIndex = make([]int32, 0, nDatasets)

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,9 @@ type decoder struct {
 	entries  []srcEntry // reused from file to file
 	keys     []byte     // the text of the entries' keys, reused from file to file
 	unknown  []string
+	noKeys   bool     // collect only the roots, not the source-map entries (the lazy source map)
+	plain    bool     // the file has no anchors, aliases, tags or merge keys (Parser.Plain)
+	roots    []string // object keys of the current document's top-level objects
 
 	// The current source-map key is buf[base:]; its first objLen bytes are the current object
 	// path (the key has no '#' part yet when its length is objLen).
@@ -41,9 +45,7 @@ type decoder struct {
 	objNode *yamltree.Node // the node the current object is recorded at
 	noRec   bool           // do not record source-map entries (defaults); nor are keys without an object
 
-	types     map[string]*modelv1.DataType // parsed shorthand types (datatype.go)
-	typeBlock []modelv1.DataType
-	sizeBlock []int64
+	types map[string]*modelv1.DataType // parsed shorthand types, shared by the columns (datatype.go)
 
 	kind     string   // kind of the current document
 	yamlPath []string // YAML keys from the document root (lenient unknown-field names)
@@ -57,6 +59,7 @@ type doc struct {
 	failed bool
 	line   int32 // position of the document's root node
 	col    int32
+	roots  []string // object keys of its top-level objects (source-map roots)
 }
 
 // Document kinds.
@@ -202,7 +205,7 @@ const maxKeyLen = 1024
 
 // record records the current key at n.
 func (d *decoder) record(n *yamltree.Node) {
-	if d.noRec || d.objLen == 0 || len(d.buf)-d.base > maxKeyLen || len(d.keys) > 1<<31 {
+	if d.noKeys || d.noRec || d.objLen == 0 || len(d.buf)-d.base > maxKeyLen || len(d.keys) > 1<<31 {
 		return
 	}
 	off := len(d.keys)
@@ -250,6 +253,7 @@ func (d *decoder) enterObject(path string, n *yamltree.Node) objState {
 	d.buf = append(d.buf, path...)
 	d.objLen = len(path)
 	d.objNode = n
+	d.roots = append(d.roots, path)
 	if n != nil {
 		d.record(n)
 	}
@@ -274,6 +278,9 @@ func (d *decoder) enterChild(root, single bool, segment, key string, n *yamltree
 	d.base = start
 	d.objLen = len(d.buf) - start
 	d.objNode = n
+	if root {
+		d.roots = append(d.roots, string(d.buf[start:]))
+	}
 	d.record(n)
 	return s
 }
@@ -301,13 +308,18 @@ func (d *decoder) document(root *yamltree.Node) doc {
 	d.buf = d.buf[:0]
 	d.base, d.objLen = 0, 0
 	d.yamlPath = d.yamlPath[:0]
+	d.roots = d.roots[:0]
 	entries, keys := len(d.entries), len(d.keys)
-	d.checkFeatures(root)
+	if !d.plain {
+		d.checkFeatures(root)
+	}
 	out := d.envelope(root)
 	out.failed = out.failed || d.failed
 	if out.failed {
 		// a document that fails to load is not in the model
 		d.entries, d.keys = d.entries[:entries], d.keys[:keys]
+	} else {
+		out.roots = slices.Clone(d.roots)
 	}
 	return out
 }

@@ -19,18 +19,35 @@
 // map entries at their value nodes. Defaults have no positions. Nothing of a document that failed
 // to load is recorded.
 //
+// The source map is lazy: loading registers each document with the keys of its top-level
+// objects only, and a document's keys are computed — by decoding its file again — on the first
+// lookup that concerns it (package srcmap). A gate run looks up a few hundred keys of a model
+// that has millions.
+//
 // Files are parsed in parallel by a bounded pool of GOMAXPROCS goroutines and merged in
 // discovery order, so results are deterministic.
+//
+// Loaded models are immutable and may share objects. With Options.Reuse, the head of a change
+// takes every file that is byte-identical to a file of the base from the base's Result instead of
+// decoding it again: the two Models then hold the very same *modelv1.Datastore,
+// *modelv1.Workspace, … for everything the change did not touch (only the top-level Model
+// message and its sorted lists are each model's own). Nobody may modify a loaded model — lint,
+// authz, compat, changes, graph and the gate only read it — and code that needs a changed model
+// must copy first (proto.Clone). Comparisons can rely on the sharing: identical pointers are
+// equal objects.
 package load
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -51,6 +68,19 @@ type Options struct {
 	// Lenient is for base models: unknown fields are skipped and listed in Result.UnknownFields
 	// instead of being DS-LOAD-006 problems.
 	Lenient bool
+
+	// Reuse is an earlier load (typically the base, when loading the head of a change): a file
+	// whose path and content (a hash kept in the Result, then the bytes) equal those of a file
+	// of Reuse that loaded without problems and without unknown fields (a lenient load may have
+	// skipped some) is not decoded again — its documents, the very same message objects, and its
+	// source-map documents are taken from Reuse. The two models then share those objects (see
+	// the package documentation: loaded models are immutable). Loading with or without Reuse
+	// gives equal results; Reuse may be used by several loads at once.
+	Reuse *Result
+
+	// eagerSource records every source-map key while loading instead of registering lazy
+	// documents (tests compare the two); it disables Reuse.
+	eagerSource bool
 }
 
 // Result is a loaded model.
@@ -69,6 +99,42 @@ type Result struct {
 	// UnknownFields lists, in lenient mode, the skipped keys as "Kind.path" (e.g.
 	// "Datastore.spec.datasets.columns.colour"), sorted and unique.
 	UnknownFields []string
+
+	// loaded[i] is what Options.Reuse needs of Files[i].
+	loaded []loadedFile
+}
+
+// loadedFile is one file of a Result as a later load can reuse it.
+type loadedFile struct {
+	sum   uint64 // contentHash of the content
+	text  string // the content (shared with the model's strings, so kept at no cost)
+	docs  []doc
+	src   []*srcmap.Doc // the source-map documents of docs that loaded
+	clean bool          // no problems and no unknown fields: reusable
+}
+
+// contentSeed seeds contentHash for the life of the process; hashes are never stored elsewhere.
+var contentSeed = maphash.MakeSeed()
+
+// contentHash is the hash of a file's content kept for Options.Reuse: a fast 64-bit hash (a
+// cryptographic one would cost more than the whole comparison it guards), always confirmed by
+// comparing the bytes.
+func contentHash(b []byte) uint64 { return maphash.Bytes(contentSeed, b) }
+
+// reusable returns the file of r at path p if it can be reused for content, whose contentHash
+// is sum: a file that loaded cleanly from the very same bytes.
+func (r *Result) reusable(p string, sum uint64, content []byte) *loadedFile {
+	if r == nil || len(r.loaded) != len(r.Files) {
+		return nil
+	}
+	i, found := slices.BinarySearch(r.Files, p)
+	if !found {
+		return nil
+	}
+	if f := &r.loaded[i]; f.clean && f.sum == sum && f.text == string(content) {
+		return f
+	}
+	return nil
 }
 
 // File is one file of a snapshot: its path relative to the model root ("/"-separated) and its
@@ -81,7 +147,21 @@ type File struct {
 // Dir loads the model under directory dir. The error is for I/O problems only (an unreadable
 // directory or file); everything wrong with the model itself is a problem in the result.
 func Dir(dir string, opts Options) (*Result, error) {
-	r, err := FS(os.DirFS(dir), ".", opts)
+	fsys := os.DirFS(dir)
+	paths, err := discover(fsys, ".")
+	var r *Result
+	if err == nil {
+		// Files are read directly (readFile), not through fsys: fewer system calls per file.
+		read := func(rel string, scratch *[]byte) ([]byte, bool, error) {
+			b, transient, err := readFile(filepath.Join(dir, filepath.FromSlash(rel)), scratch)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				pe.Path = rel // as fs.ReadFile(fsys, rel) names it
+			}
+			return b, transient, err
+		}
+		r, err = run(paths, read, true, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load model directory %s: %w", dir, err)
 	}
@@ -95,8 +175,9 @@ func FS(fsys fs.FS, root string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	read := func(rel string) ([]byte, error) {
-		return fs.ReadFile(fsys, path.Join(root, rel))
+	read := func(rel string, _ *[]byte) ([]byte, bool, error) {
+		b, err := fs.ReadFile(fsys, path.Join(root, rel))
+		return b, false, err
 	}
 	return run(paths, read, true, opts)
 }
@@ -120,7 +201,7 @@ func Files(files []File, opts Options) (*Result, error) {
 		}
 	}
 	slices.Sort(paths)
-	return run(paths, func(p string) ([]byte, error) { return contents[p], nil }, false, opts)
+	return run(paths, func(p string, _ *[]byte) ([]byte, bool, error) { return contents[p], false, nil }, false, opts)
 }
 
 // discoverable applies the discovery rules to a relative path.
@@ -174,6 +255,9 @@ func discover(fsys fs.FS, root string) ([]string, error) {
 // fileResult is what a worker produces for one file.
 type fileResult struct {
 	content  []byte
+	src      string      // content as the text the model's strings share
+	sum      uint64      // contentHash(content)
+	reused   *loadedFile // the file of Options.Reuse taken instead of decoding
 	err      error
 	docs     []doc
 	problems []problem.Problem
@@ -182,12 +266,20 @@ type fileResult struct {
 	unknown  []string
 }
 
+// reader reads the file at a model-relative path. The content may be transient — read into
+// *scratch, valid until the next call with it — or not: memory the reader hands over.
+type reader func(p string, scratch *[]byte) (content []byte, transient bool, err error)
+
 // run loads the files in parallel and merges the results in order.
-// owned says whether read returns memory that nobody else modifies; the model's strings then
-// share it.
-func run(paths []string, read func(string) ([]byte, error), owned bool, opts Options) (*Result, error) {
+// owned says whether read returns memory that nobody else modifies (once copied when
+// transient); the model's strings then share it.
+func run(paths []string, read reader, owned bool, opts Options) (*Result, error) {
 	sc := getSchema()
 	n := len(paths)
+	reuse := opts.Reuse
+	if opts.eagerSource {
+		reuse = nil
+	}
 	results := make([]fileResult, n)
 	done := make([]chan struct{}, n)
 	for i := range done {
@@ -200,14 +292,15 @@ func run(paths []string, read func(string) ([]byte, error), owned bool, opts Opt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := &decoder{side: opts.Side, lenient: opts.Lenient, schema: sc, owned: owned}
+			d := &decoder{side: opts.Side, lenient: opts.Lenient, schema: sc, owned: owned, noKeys: !opts.eagerSource}
+			var scratch []byte
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
 					return
 				}
 				if !stop.Load() {
-					results[i] = loadFile(d, paths[i], read)
+					results[i] = loadFile(d, paths[i], read, &scratch, reuse)
 				}
 				close(done[i])
 			}
@@ -217,7 +310,9 @@ func run(paths []string, read func(string) ([]byte, error), owned bool, opts Opt
 		Model:  &modelv1.Model{},
 		Source: srcmap.New(opts.Side),
 		Files:  paths,
+		loaded: make([]loadedFile, n),
 	}
+	decoders := new(sync.Pool) // for resolving the lazy source map
 	h := sha256.New()
 	var ecosystems int
 	var secondEcosystem problem.Position
@@ -236,12 +331,27 @@ func run(paths []string, read func(string) ([]byte, error), owned bool, opts Opt
 		h.Write(strconv.AppendInt(lenBuf[:0], int64(len(r.content)), 10))
 		h.Write([]byte{0})
 		h.Write(r.content)
-		for _, e := range r.entries {
-			res.Source.Set(r.keys[e.off:e.off+e.n], p, int(e.line), int(e.col))
+		lf := &res.loaded[i]
+		switch {
+		case r.reused != nil:
+			*lf = *r.reused
+			for _, sd := range lf.src {
+				res.Source.AddDoc(sd)
+			}
+		case opts.eagerSource:
+			for _, e := range r.entries {
+				res.Source.Set(r.keys[e.off:e.off+e.n], p, int(e.line), int(e.col))
+			}
+			*lf = loadedFile{sum: r.sum, text: r.src, docs: r.docs}
+		default:
+			*lf = loadedFile{
+				sum: r.sum, text: r.src, docs: r.docs, src: registerSource(res.Source, sc, decoders, p, r.src, opts.Lenient, r.docs),
+				clean: len(r.problems) == 0 && len(r.unknown) == 0,
+			}
 		}
 		res.Problems = append(res.Problems, r.problems...)
 		res.UnknownFields = append(res.UnknownFields, r.unknown...)
-		for _, dc := range r.docs {
+		for _, dc := range lf.docs {
 			if dc.kind == kindEcosystem {
 				ecosystems++
 				if ecosystems == 2 {
@@ -296,11 +406,22 @@ func add(m *modelv1.Model, dc doc) {
 // errInternal marks a recovered panic; loading never panics, but a bug must still be visible.
 var errInternal = errors.New("internal error")
 
-// loadFile reads, parses and decodes one file.
-func loadFile(d *decoder, p string, read func(string) ([]byte, error)) (r fileResult) {
-	content, err := read(p)
+// loadFile reads, parses and decodes one file, or takes it from reuse when it is unchanged.
+func loadFile(d *decoder, p string, read reader, scratch *[]byte, reuse *Result) (r fileResult) {
+	content, transient, err := read(p, scratch)
 	if err != nil {
 		return fileResult{err: err}
+	}
+	r.sum = contentHash(content)
+	if f := reuse.reusable(p, r.sum, content); f != nil {
+		// The very same bytes: the reused file's text serves for the digest, and the content
+		// read is not kept.
+		r.reused = f
+		r.content = unsafe.Slice(unsafe.StringData(f.text), len(f.text))
+		return r
+	}
+	if transient {
+		content = bytes.Clone(content)
 	}
 	r.content = content
 	d.file = p
@@ -313,8 +434,9 @@ func loadFile(d *decoder, p string, read func(string) ([]byte, error)) (r fileRe
 				Message: fmt.Sprintf("%v while loading this file: %v", errInternal, v),
 				Pos:     problem.Position{Side: d.side, File: p, Line: 1, Column: 1},
 			})
-			r = fileResult{content: content, problems: d.problems}
+			r = fileResult{content: content, sum: r.sum, problems: d.problems}
 			d.problems, d.entries, d.keys, d.unknown = nil, d.entries[:0], d.keys[:0], nil
+			d.roots = d.roots[:0]
 		}
 	}()
 	src := ""
@@ -325,7 +447,9 @@ func loadFile(d *decoder, p string, read func(string) ([]byte, error)) (r fileRe
 	} else {
 		src = string(content)
 	}
+	r.src = src
 	nodes, errs := d.parser.Parse(src)
+	d.plain = d.parser.Plain()
 	for _, e := range errs {
 		d.problems = append(d.problems, problem.Problem{
 			Rule: ruleYAMLSyntax, Severity: ruleYAMLSyntax.Severity, Phase: "lint",
@@ -346,4 +470,84 @@ func loadFile(d *decoder, p string, read func(string) ([]byte, error)) (r fileRe
 	r.keys = string(d.keys)
 	d.problems, d.entries, d.keys, d.unknown = nil, d.entries[:0], d.keys[:0], nil
 	return r
+}
+
+// registerSource adds the documents of one file that loaded to the source map, each as a lazy
+// document (package srcmap) whose keys are computed by decoding the file again on first use,
+// and returns them.
+func registerSource(m *srcmap.Map, sc *schemaCache, decoders *sync.Pool, file, src string, lenient bool, docs []doc) []*srcmap.Doc {
+	var fs *fileSource
+	var out []*srcmap.Doc
+	for j, dc := range docs {
+		if dc.failed {
+			continue // nothing of a document that failed to load is recorded
+		}
+		if fs == nil {
+			fs = &fileSource{file: file, src: src, lenient: lenient, schema: sc, decoders: decoders}
+		}
+		sd := srcmap.NewDoc(file, dc.roots, fs.fill(j))
+		m.AddDoc(sd)
+		out = append(out, sd)
+	}
+	return out
+}
+
+// fileSource computes the source-map entries of the documents of one file, once, by decoding
+// it again with recording on. Decoding is deterministic, so the entries are those an eager
+// load records.
+type fileSource struct {
+	file    string
+	src     string
+	lenient bool
+	schema  *schemaCache
+
+	once     sync.Once
+	keys     string
+	entries  []srcEntry
+	docs     [][2]int   // entries[docs[j][0]:docs[j][1]] belong to the file's j-th document
+	decoders *sync.Pool // of *decoder, shared by the files of one load
+}
+
+func (f *fileSource) resolve() {
+	f.once.Do(func() {
+		defer func() {
+			if recover() != nil {
+				// Not reachable for a file whose first decoding succeeded; keep nothing.
+				f.entries, f.docs = nil, nil
+			}
+			f.src = ""
+		}()
+		// Decoders (their parser's node arena and buffers) are reused from resolution to
+		// resolution: a lint run may resolve a few thousand small files.
+		d, _ := f.decoders.Get().(*decoder)
+		if d == nil {
+			d = &decoder{schema: f.schema, owned: true}
+		}
+		d.file, d.lenient = f.file, f.lenient
+		nodes, _ := d.parser.Parse(f.src)
+		d.plain = d.parser.Plain()
+		f.docs = make([][2]int, len(nodes))
+		for i := range nodes {
+			start := len(d.entries)
+			d.document(&nodes[i])
+			f.docs[i] = [2]int{start, len(d.entries)}
+		}
+		f.entries, f.keys = slices.Clone(d.entries), string(d.keys)
+		clear(d.problems)
+		d.problems, d.entries, d.keys, d.unknown, d.roots = d.problems[:0], d.entries[:0], d.keys[:0], d.unknown[:0], d.roots[:0]
+		f.decoders.Put(d)
+	})
+}
+
+// fill returns the srcmap fill function of the file's j-th document.
+func (f *fileSource) fill(j int) func(set func(key string, line, column int)) {
+	return func(set func(key string, line, column int)) {
+		f.resolve()
+		if j >= len(f.docs) {
+			return
+		}
+		for _, e := range f.entries[f.docs[j][0]:f.docs[j][1]] {
+			set(f.keys[e.off:e.off+e.n], int(e.line), int(e.col))
+		}
+	}
 }

@@ -187,6 +187,11 @@ func TestRules(t *testing.T) {
 			},
 		},
 		{
+			name:  "DS-LOAD-003 a merge key alone (no anchor: the fast parser reads the file)",
+			files: map[string]string{"t.yaml": team + "spec:\n  <<: {a: b}\n"},
+			want:  []got{{"DS-LOAD-003", "t.yaml:5:3", "", "YAML merge keys are not allowed in model files"}},
+		},
+		{
 			name:  "DS-LOAD-004 api version",
 			files: map[string]string{"t.yaml": "apiVersion: datasurface/v2\nkind: Team\nmetadata: {name: T, zone: Z}\nspec: {}\n"},
 			want:  []got{{"DS-LOAD-004", "t.yaml:1:13", "zone[Z]/team[T]", "apiVersion 'datasurface/v2' is not supported; use 'datasurface/v1'"}},

@@ -32,6 +32,7 @@ type fast struct {
 	buf     []byte
 	arena   []Node // the content of every collection, reused from parse to parse
 	docs    []Node
+	merge   bool // a plain scalar "<<" (a merge key where it is a key) was seen
 }
 
 // parseFast parses src with a new fast parser; ok is false when it gave up.
@@ -449,6 +450,9 @@ loop:
 	f.p = end
 	n.Value = f.src[start:end]
 	n.Tag = resolvePlain(n.Value)
+	if n.Tag == TagMerge {
+		f.merge = true
+	}
 	if flow && f.at(f.p) == '?' {
 		f.bail()
 	}

@@ -101,16 +101,24 @@ func Parse(src string) ([]Node, []SyntaxError) {
 // Parser parses streams reusing its memory: the nodes returned by Parse are valid until the next
 // call. A Parser is not safe for concurrent use.
 type Parser struct {
-	fast fast
+	fast  fast
+	plain bool
 }
 
 // Parse is like the package-level Parse, with the nodes valid until the next call.
 func (p *Parser) Parse(src string) ([]Node, []SyntaxError) {
 	if docs, ok := p.fast.parse(src); ok {
+		p.plain = !p.fast.merge
 		return docs, nil
 	}
+	p.plain = false
 	return parseSlow(src)
 }
+
+// Plain reports whether the stream of the last Parse certainly has no anchors, aliases, tags
+// or merge keys (the fast parser accepts none of the first three and notes "<<"), so that a
+// caller can skip looking for them. False means they may occur.
+func (p *Parser) Plain() bool { return p.plain }
 
 // parseSlow parses src with yaml.v3. After a syntax error it parses the documents again one by
 // one (split at `---` lines) so the documents after the broken one still load.

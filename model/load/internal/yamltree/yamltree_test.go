@@ -197,3 +197,21 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+func TestPlain(t *testing.T) {
+	for src, want := range map[string]bool{
+		"a: {b: c}\nd: [e, 'f']\n": true,
+		"a: {<<: {b: c}}\n":        false, // a merge key
+		"a:\n  <<: {b: c}\n":       false,
+		"a: &x {b: c}\nd: *x\n":    false, // anchors and aliases: the slow parser
+		"a: !!str b\n":             false, // a tag
+		"a: '<<'\n":                true,  // a quoted "<<" is a string
+		"a: [b\n":                  false, // a syntax error
+	} {
+		var p Parser
+		p.Parse(src)
+		if got := p.Plain(); got != want {
+			t.Errorf("Plain() after %q = %v, want %v", src, got, want)
+		}
+	}
+}
