@@ -157,9 +157,9 @@ func (r *readCommand) write(msg proto.Message, text func(w io.Writer)) error {
 			if b, err = jsonToYAML(b); err != nil {
 				return cannotRun(err)
 			}
-			w.WriteString("---\n")
+			_, _ = w.WriteString("---\n")
 		}
-		w.Write(b)
+		_, _ = w.Write(b) // a bufio.Writer keeps the first error; Flush below returns it
 	}
 	if err := w.Flush(); err != nil {
 		return cannotRun(err)
@@ -251,7 +251,7 @@ func writeObjectText(w io.Writer, kind, name string, v *modelv1.ModelVersion, ob
 		fmt.Fprintf(w, "# (cannot render: %v)\n", err)
 		return
 	}
-	w.Write(b)
+	_, _ = w.Write(b)
 }
 
 // ctx returns the context of one command run, bounded by --timeout.

@@ -9,6 +9,7 @@
 package yamltree
 
 import (
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -211,7 +212,7 @@ func decodeAll(src string, offset int) (docs []Node, serr *SyntaxError) {
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return docs, nil
 		}
 		if err != nil {

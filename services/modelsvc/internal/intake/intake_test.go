@@ -217,7 +217,7 @@ func TestNewID(t *testing.T) {
 	if a >= b {
 		t.Errorf("ids do not sort by time: %q >= %q", a, b)
 	}
-	if NewID(now) == NewID(now) {
+	if first, second := NewID(now), NewID(now); first == second {
 		t.Error("two ids of the same millisecond are equal")
 	}
 	for _, bad := range []string{"", "abc", strings.Repeat("Z", IDLength), strings.Repeat("0", IDLength-1) + "U", strings.Repeat("0", IDLength-1) + "a"} {
