@@ -21,7 +21,7 @@ import (
 func TestExamples(t *testing.T) {
 	const root = "../../../examples"
 	if _, err := os.Stat(root + "/acme"); err != nil {
-		t.Skipf("examples not available: %v", err)
+		t.Fatalf("examples not available: %v", err)
 	}
 	base, err := load.Dir(root+"/acme", load.Options{Side: problem.Base, Lenient: true})
 	if err != nil {
