@@ -16,18 +16,23 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.temporal.io/sdk/client"
 )
 
 const serveSynopsis = `datasurface serve --service=<name> [--service=<name>…] [--listen <host:port>] [--nats <url>]
-                         [--database <dsn>] [--tokens-file <file>] [--webhook-secrets-file <file>]
+                         [--database <dsn>] [--temporal <host:port>] [--temporal-namespace <name>]
+                         [--tokens-file <file>] [--webhook-secrets-file <file>]
                          [--log-format json|text] [--log-level debug|info|warn|error]
 
 Runs one or more control-plane services in this process (DESIGN.md §5). They share one HTTP
 server (Connect, gRPC and gRPC-Web on one port, gRPC health and reflection, /healthz, /readyz),
 one Postgres pool and one NATS connection, and stop cleanly on SIGINT or SIGTERM.
 
-Services: modelsvc (needs --database and --nats), validator (needs --nats). scheduler, ingest,
-merge and security are not available yet.
+Services: modelsvc (needs --database and --nats), validator (needs --nats), scheduler (needs
+--nats and --temporal; Connect API and workflows), ingest and merge (Temporal activity workers
+on task queues "ingest" and "merge"; need --nats for the committed models and --temporal),
+security (Connect API, commit consumer and the "security" activity worker; needs --nats and
+--temporal). Credentials of the model's credential stores come from the environment and files.
 
 --tokens-file and --webhook-secrets-file hold a YAML or JSON mapping of repository
 (location@branch) to its API token / webhook HMAC secret; their contents are never logged.
@@ -40,6 +45,8 @@ type serveConfig struct {
 	Listen             string
 	NATS               string
 	Database           string
+	Temporal           string
+	TemporalNamespace  string
 	TokensFile         string
 	WebhookSecretsFile string
 	LogFormat          string
@@ -71,6 +78,10 @@ type serveDeps struct {
 	pool *pgxpool.Pool // nil unless a service needs Postgres
 	js   jetstream.JetStream
 	log  *slog.Logger
+	// temporal is nil unless a service needs Temporal; models serves ingest and merge.
+	temporal client.Client
+	models   *busModels
+	getenv   func(string) string
 }
 
 // component is a service as serve runs it: mounted on the shared server, then run.
@@ -84,6 +95,7 @@ type serviceSpec struct {
 	name      string
 	summary   string
 	postgres  bool // needs --database
+	temporal  bool // needs --temporal
 	available bool
 	build     func(d serveDeps) (component, error)
 }
@@ -92,10 +104,10 @@ type serviceSpec struct {
 var services = []serviceSpec{
 	{name: "modelsvc", summary: "committed model history, proposals, read API", postgres: true, available: true, build: buildModelsvc},
 	{name: "validator", summary: "the gate: lint, authorization, compatibility; commits versions", available: true, build: buildValidator},
-	{name: "scheduler", summary: "ingestion and transformer schedules"},
-	{name: "ingest", summary: "source data into staging"},
-	{name: "merge", summary: "staging into merge tables, views"},
-	{name: "security", summary: "roles and grants"},
+	{name: "scheduler", summary: "ingestion and transformer schedules", temporal: true, available: true, build: buildScheduler},
+	{name: "ingest", summary: "source data into staging", temporal: true, available: true, build: buildIngest},
+	{name: "merge", summary: "staging into merge tables, views", temporal: true, available: true, build: buildMerge},
+	{name: "security", summary: "roles and grants", temporal: true, available: true, build: buildSecurity},
 }
 
 func buildModelsvc(d serveDeps) (component, error) {
@@ -117,6 +129,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "the `address` of the HTTP server (Connect, gRPC, health)")
 	fs.StringVar(&cfg.NATS, "nats", nats.DefaultURL, "the NATS server (JetStream) `url`")
 	fs.StringVar(&cfg.Database, "database", "", "the connection string (`dsn`) of the control-plane Postgres database")
+	fs.StringVar(&cfg.Temporal, "temporal", "", "the Temporal frontend `host:port` (scheduler, ingest, merge, security)")
+	fs.StringVar(&cfg.TemporalNamespace, "temporal-namespace", "default", "the Temporal `namespace`")
 	fs.StringVar(&cfg.TokensFile, "tokens-file", "", "YAML or JSON `file` mapping repository (location@branch) → API token")
 	fs.StringVar(&cfg.WebhookSecretsFile, "webhook-secrets-file", "", "YAML or JSON `file` mapping repository → webhook HMAC secret")
 	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
@@ -146,7 +160,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := cfg.readSecrets(); err != nil {
 		return cannotRun(fmt.Errorf("serve: %w", err))
 	}
-	if err := runServices(ctx, cfg, specs, log); err != nil {
+	if err := runServices(ctx, cfg, specs, log, c.getenv); err != nil {
 		return cannotRun(fmt.Errorf("serve: %w", err))
 	}
 	log.InfoContext(ctx, "serve stopped")
@@ -196,13 +210,24 @@ func selectServices(names []string) ([]serviceSpec, error) {
 
 // runServices opens the shared connections, builds the services, mounts them on one server and
 // runs everything until ctx ends or one of them fails.
-func runServices(ctx context.Context, cfg serveConfig, specs []serviceSpec, log *slog.Logger) error {
+func runServices(ctx context.Context, cfg serveConfig, specs []serviceSpec, log *slog.Logger, getenv func(string) string) error {
 	names := make([]string, len(specs))
 	for i, s := range specs {
 		names[i] = s.name
 	}
 	log.InfoContext(ctx, "starting", "version", version, "services", names, "listen", cfg.Listen)
-	d := serveDeps{cfg: cfg, log: log}
+	d := serveDeps{cfg: cfg, log: log, getenv: getenv}
+	if cfg.Temporal == "" {
+		var need []string
+		for _, s := range specs {
+			if s.temporal {
+				need = append(need, s.name)
+			}
+		}
+		if len(need) > 0 {
+			return errors.New("--temporal (or " + envName("temporal") + ") is required by " + strings.Join(need, ", "))
+		}
+	}
 	if slices.ContainsFunc(specs, func(s serviceSpec) bool { return s.postgres }) {
 		if cfg.Database == "" {
 			return errors.New("--database (or " + envName("database") + ") is required by " + strings.Join(names, ", "))
@@ -233,6 +258,15 @@ func runServices(ctx context.Context, cfg serveConfig, specs []serviceSpec, log 
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	d.js = js
+	d.models = &busModels{js: js}
+	if slices.ContainsFunc(specs, func(s serviceSpec) bool { return s.temporal }) {
+		tc, err := dialTemporal(ctx, d)
+		if err != nil {
+			return fmt.Errorf("temporal %s: %w", cfg.Temporal, err)
+		}
+		defer tc.Close()
+		d.temporal = tc
+	}
 
 	srv := server.New(cfg.Listen, log)
 	comps := make([]kitrun.Component, 0, len(specs)+1)

@@ -10,8 +10,8 @@ import (
 )
 
 // Activities are the service's Temporal activities (task queue "security"): methods with one
-// input and one result struct, idempotent (a second run applies an empty plan). The scheduler
-// registers them; until then they are plain methods.
+// input and one result struct, idempotent (a second run applies an empty plan). RegisterWorker
+// registers them under their batchapi names (worker.go); they can also be called directly.
 type Activities struct {
 	s *Service
 }
