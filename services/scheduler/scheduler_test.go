@@ -237,7 +237,30 @@ func TestCommitSchedulesTriggerAndRemove(t *testing.T) {
 	// The same commit delivered twice creates nothing twice.
 	before := h.scheduleIDs()
 	h.publish(added, "commit-2-redelivered")
-	time.Sleep(2 * time.Second)
+	h.eventually("the duplicate commit handled", 30*time.Second, func() string {
+		// The consumer's ack floor reaching the stream's last message means the duplicate was
+		// handled (acked), so the comparison below sees its effect, if any.
+		stream, err := h.js.Stream(h.t.Context(), modelbus.Stream)
+		if err != nil {
+			return err.Error()
+		}
+		si, err := stream.Info(h.t.Context())
+		if err != nil {
+			return err.Error()
+		}
+		c, err := stream.Consumer(h.t.Context(), scheduler.CommitConsumer)
+		if err != nil {
+			return err.Error()
+		}
+		ci, err := c.Info(h.t.Context())
+		if err != nil {
+			return err.Error()
+		}
+		if ci.AckFloor.Stream < si.State.LastSeq {
+			return fmt.Sprintf("ack floor %d < last sequence %d", ci.AckFloor.Stream, si.State.LastSeq)
+		}
+		return ""
+	})
 	if diff := cmp.Diff(before, h.scheduleIDs()); diff != "" {
 		t.Errorf("schedules after a duplicate commit (-before +after):\n%s", diff)
 	}
