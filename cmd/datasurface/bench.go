@@ -3,8 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,13 +23,33 @@ import (
 	"github.com/datasurface/datasurface/model/problem"
 )
 
-const benchSynopsis = `datasurface bench [--dir DIR] [--keep] [--datastores N] [--datasets-per-store N] [--workspaces N]
-                  [--runs N] [--cpuprofile FILE] [--memprofile FILE]
+const benchSynopsis = `datasurface bench [--suite NAME,…] [--dir DIR] [--keep] [--datastores N] [--datasets-per-store N]
+                  [--workspaces N] [--runs N] [--cpuprofile FILE] [--memprofile FILE]
 
 Measures the figures the issues name and prints each beside the limit it is compared with,
-measured in the same run. Suite "gate": a generated model (default 10,000 datastores,
-100,000 datasets, 3,000 workspaces) and a one-team change of it; the full gate (load both
-versions + lint + authorization + compatibility), its wall time and the process's peak RSS.`
+measured in the same run. Exit status 1 when a figure is over its limit.
+
+Suite "gate": a generated model (default 10,000 datastores, 100,000 datasets, 3,000
+workspaces) and a one-team change of it; the full gate (load both versions + lint +
+authorization + compatibility), its wall time and the process's peak RSS. Other suites are
+listed under --suite; suites that need Postgres or Temporal start them themselves.`
+
+// benchSuite is one named group of figures. run prints each figure with benchLine and returns
+// an *exitError with exitProblems when one is over its limit. Suites register themselves in
+// benchSuites from their own file's init.
+type benchSuite struct {
+	summary string
+	run     func(ctx context.Context, c *cli, o benchOptions) error
+}
+
+// benchOptions are the flags every suite sees.
+type benchOptions struct {
+	root string // a scratch directory the suite may use (removed afterwards unless --keep)
+	runs int
+}
+
+// benchSuites are the suites by name; "gate" is the default.
+var benchSuites = map[string]benchSuite{}
 
 // benchLimits are the targets of the gate issue on a 2-core machine.
 const (
@@ -46,8 +68,22 @@ func (c *cli) bench(ctx context.Context, args []string) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured gate runs to this file")
 	runs := fs.Int("runs", 1, "measure the gate this many times and report the run of median wall time")
 	memprofile := fs.String("memprofile", "", "write a heap profile, taken at the end of the (last) gate run, to this file")
+	var suites []string
+	fs.Var((*listFlag)(&suites), "suite", "the suites to run, by `name` (repeatable, or comma-separated; \"all\" for every one): "+benchSuiteNames())
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
+	}
+	if len(suites) == 0 {
+		suites = []string{"gate"}
+	}
+	if slices.Contains(suites, "all") {
+		suites = slices.Sorted(maps.Keys(benchSuites))
+		suites = append([]string{"gate"}, suites...)
+	}
+	for _, s := range suites {
+		if _, ok := benchSuites[s]; !ok && s != "gate" {
+			return usageErrorf("bench: unknown suite %q (suites: %s)", s, benchSuiteNames())
+		}
 	}
 	root := *dir
 	if root == "" {
@@ -63,7 +99,33 @@ func (c *cli) bench(ctx context.Context, args []string) error {
 	if !*keep {
 		defer os.RemoveAll(root)
 	}
-	return c.benchGate(ctx, root, cfg, *runs, *cpuprofile, *memprofile)
+	var over error
+	for _, name := range slices.Compact(suites) {
+		var err error
+		if name == "gate" {
+			err = c.benchGate(ctx, filepath.Join(root, "gate"), cfg, *runs, *cpuprofile, *memprofile)
+		} else {
+			dir := filepath.Join(root, name)
+			if err = os.MkdirAll(dir, 0o755); err != nil {
+				return cannotRun(err)
+			}
+			err = benchSuites[name].run(ctx, c, benchOptions{root: dir, runs: max(*runs, 1)})
+		}
+		var ee *exitError
+		switch {
+		case errors.As(err, &ee) && ee.Code == exitProblems:
+			over = err // keep measuring the other suites
+		case err != nil:
+			return err
+		}
+	}
+	return over
+}
+
+// benchSuiteNames lists the suites for usage texts.
+func benchSuiteNames() string {
+	names := append([]string{"gate"}, slices.Sorted(maps.Keys(benchSuites))...)
+	return strings.Join(names, ", ")
 }
 
 func (c *cli) benchGate(ctx context.Context, root string, cfg modeltest.Config, runs int, cpuprofile, memprofile string) error {
