@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/datasurface/datasurface/kit/events"
+	"github.com/datasurface/datasurface/kit/opsbus"
 	eventsv1 "github.com/datasurface/datasurface/proto/gen/datasurface/events/v1"
 	"github.com/datasurface/datasurface/services/security/internal/plan"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,10 +23,10 @@ import (
 )
 
 // Stream is the operational events stream (DESIGN.md §3).
-const Stream = "OPS"
+const Stream = opsbus.Stream
 
 // SubjectPrefix starts every subject of the service.
-const SubjectPrefix = "ds.security."
+const SubjectPrefix = opsbus.SubjectSecurity
 
 // Subject returns ds.security.<platform>.<event>.
 func Subject(platform, event string) string { return SubjectPrefix + platform + "." + event }
@@ -40,19 +41,9 @@ const (
 	EventApplyFailed   = "apply.failed"
 )
 
-// DeclareStream creates or updates the OPS stream: ds.batch.>, ds.platform.>, ds.security.>,
-// file storage, limits-based retention (30 days), one hour of duplicate detection.
+// DeclareStream creates or updates the OPS stream (kit/opsbus).
 func DeclareStream(ctx context.Context, js jetstream.JetStream) error {
-	_, err := events.EnsureStream(ctx, js, jetstream.StreamConfig{
-		Name:       Stream,
-		Subjects:   []string{"ds.batch.>", "ds.platform.>", "ds.security.>"},
-		Storage:    jetstream.FileStorage,
-		Retention:  jetstream.LimitsPolicy,
-		Discard:    jetstream.DiscardOld,
-		MaxAge:     30 * 24 * time.Hour,
-		Duplicates: time.Hour,
-	})
-	return err
+	return opsbus.DeclareStream(ctx, js)
 }
 
 // Publisher publishes audit events; a nil JS publishes nothing.
