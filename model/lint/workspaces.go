@@ -70,7 +70,7 @@ func (k *objChecker) checkSink(ws *modelv1.Workspace, g string, sk *modelv1.Data
 	mismatch := store.GetProductionStatus() != ws.GetProductionStatus() &&
 		productionName(store.GetProductionStatus()) != productionName(ws.GetProductionStatus())
 	if approvedHere && !mismatch && !deprecated {
-		return k.visibility(w, s, ds, func() string { return index.SinkPath(w, g, s, d) }, approved)
+		return k.visibility(w, g, s, ds, func() string { return index.SinkPath(w, g, s, d) }, approved)
 	}
 	spath := index.SinkPath(w, g, s, d)
 	if !approvedHere {
@@ -88,14 +88,14 @@ func (k *objChecker) checkSink(ws *modelv1.Workspace, g string, sk *modelv1.Data
 				"'%s.%s' uses deprecated dataset '%s.%s'; acknowledge with deprecationsAllowed: ALLOWED or remove the sink", w, g, s, d)
 		}
 	}
-	return k.visibility(w, s, ds, func() string { return spath }, approved)
+	return k.visibility(w, g, s, ds, func() string { return spath }, approved)
 }
 
 // visibility applies spec/model.md §4.12 steps 1 and 2 to one sink: every dataset-level
 // classification the workspace has not approved is DS-LINT-086 (and nothing reaches the
 // workspace); columns carrying an unapproved classification are masked (one DS-LINT-087 listing
 // them). It returns the types that reach the workspace in clear.
-func (k *objChecker) visibility(w, s string, ds *modelv1.Dataset, sinkPath func() string, approved clsMask) clsMask {
+func (k *objChecker) visibility(w, g, s string, ds *modelv1.Dataset, sinkPath func() string, approved clsMask) clsMask {
 	d := ds.GetName()
 	datasetLevel := clsMaskOf2(ds.GetClassifications())
 	if bad := datasetLevel &^ approved; bad != 0 {
@@ -118,7 +118,7 @@ func (k *objChecker) visibility(w, s string, ds *modelv1.Dataset, sinkPath func(
 	}
 	if len(masked) > 0 {
 		spath := sinkPath()
-		k.c.Report(RuleColumnsMasked, spath, spath, "workspace '%s' sees '%s.%s' with masked columns %s", w, s, d, strings.Join(masked, ", "))
+		k.c.Report(RuleColumnsMasked, spath, spath, "workspace '%s' group '%s' sees '%s.%s' with masked columns %s", w, g, s, d, strings.Join(masked, ", "))
 	}
 	return clear
 }

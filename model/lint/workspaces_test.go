@@ -103,7 +103,7 @@ func TestWorkspaceRules(t *testing.T) {
 				d := dataset(m)
 				d.Columns = append(d.Columns, obCol("ssn", obT("Char"), true, obPC3), obCol("email", obT("VarChar"), true, obPC1, obPUB))
 			},
-			want: []obProblem{obI(RuleColumnsMasked, sink, sink, "workspace 'W' sees 'S.D' with masked columns 'ssn', 'email'")},
+			want: []obProblem{obI(RuleColumnsMasked, sink, sink, "workspace 'W' group 'G' sees 'S.D' with masked columns 'ssn', 'email'")},
 		},
 		{
 			name: "087 approving the types unmasks",
@@ -129,7 +129,7 @@ func TestWorkspaceRules(t *testing.T) {
 					"classification IP visible to workspace 'W' is not allowed by policy 'PubOnly' of zone 'Z'"),
 				obE(RuleClassificationPolicy, w, w+"#access.approvedClassifications[IP]",
 					"classification IP visible to workspace 'W' is not allowed by workspace policy"),
-				obI(RuleColumnsMasked, sink, sink, "workspace 'W' sees 'S.D' with masked columns 'email'"),
+				obI(RuleColumnsMasked, sink, sink, "workspace 'W' group 'G' sees 'S.D' with masked columns 'email'"),
 			},
 		},
 		{
