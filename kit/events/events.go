@@ -120,6 +120,11 @@ type Consumer struct {
 	Log        *slog.Logger
 	// OnPoison is called for every terminated message (permanent error or last delivery).
 	OnPoison func(ctx context.Context, e Event, err error)
+	// RefreshEvery is how often the pending gauges (metrics.go) are refreshed besides after
+	// every fetch that delivered messages; default DefaultRefreshEvery.
+	RefreshEvery time.Duration
+
+	metrics *consumerMetrics
 }
 
 // Run consumes until ctx ends. Messages are handled one at a time, in stream order.
@@ -152,6 +157,23 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("declare consumer %s on %s: %w", c.Durable, c.Stream, err)
 	}
+	c.metrics = newConsumerMetrics(c.Stream, c.Durable)
+	defer c.metrics.forget()
+	refreshEvery := c.RefreshEvery
+	if refreshEvery <= 0 {
+		refreshEvery = DefaultRefreshEvery
+	}
+	_ = c.metrics.refresh(ctx, cons)
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	refreshDone := make(chan struct{})
+	go func() {
+		defer close(refreshDone)
+		c.metrics.refreshLoop(refreshCtx, cons, refreshEvery)
+	}()
+	defer func() {
+		stopRefresh()
+		<-refreshDone
+	}()
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -162,8 +184,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 			sleep(ctx, time.Second)
 			continue
 		}
+		handled := 0
 		for msg := range batch.Messages() {
 			c.handle(ctx, log, msg, maxDeliver, backoff)
+			handled++
+		}
+		if handled > 0 && ctx.Err() == nil {
+			_ = c.metrics.refresh(ctx, cons)
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 			log.WarnContext(ctx, "fetch batch error", "consumer", c.Durable, "err", err)
@@ -173,9 +200,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 func (c *Consumer) handle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, maxDeliver int, backoff []time.Duration) {
+	c.metrics.delivered.Inc()
 	md, err := msg.Metadata()
 	if err != nil {
 		_ = msg.TermWithReason("no metadata")
+		c.metrics.terminated.Inc()
 		return
 	}
 	e := Event{
@@ -189,16 +218,22 @@ func (c *Consumer) handle(ctx context.Context, log *slog.Logger, msg jetstream.M
 	herr := c.Handler(ctx, e)
 	switch {
 	case herr == nil:
-		if err := msg.DoubleAck(ctx); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "ack failed", "consumer", c.Durable, "event", e.ID, "err", err)
+		if err := msg.DoubleAck(ctx); err != nil {
+			if ctx.Err() == nil {
+				log.WarnContext(ctx, "ack failed", "consumer", c.Durable, "event", e.ID, "err", err)
+			}
+		} else {
+			c.metrics.acked.Inc()
 		}
 	case ctx.Err() != nil:
 		// Shutting down: hand the message back at once so the next consumer need not wait for
 		// the ack deadline.
 		_ = msg.Nak()
+		c.metrics.naked.Inc()
 	case IsPermanent(herr) || int(e.Delivered) >= maxDeliver:
 		log.ErrorContext(ctx, "event terminated", "consumer", c.Durable, "event", e.ID, "subject", e.Subject, "delivered", e.Delivered, "err", herr)
 		_ = msg.TermWithReason(truncate(herr.Error(), 200))
+		c.metrics.terminated.Inc()
 		if c.OnPoison != nil {
 			c.OnPoison(ctx, e, herr)
 		}
@@ -206,6 +241,7 @@ func (c *Consumer) handle(ctx context.Context, log *slog.Logger, msg jetstream.M
 		d := backoff[min(int(e.Delivered)-1, len(backoff)-1)]
 		log.WarnContext(ctx, "event failed, will retry", "consumer", c.Durable, "event", e.ID, "delivered", e.Delivered, "retry_in", d, "err", herr)
 		_ = msg.NakWithDelay(d)
+		c.metrics.naked.Inc()
 	}
 }
 

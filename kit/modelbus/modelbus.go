@@ -1,7 +1,8 @@
 // Package modelbus is the contract of the control plane's model stream: the MODEL stream and its
 // subjects, and the content-addressed snapshot store (a JetStream object store; see
 // docs/adr/0003-snapshots-in-jetstream.md). modelsvc and the validator both use it; neither
-// imports the other.
+// imports the other. Reader gives every other service the committed models (by version or
+// digest, loaded and cached).
 package modelbus
 
 import (

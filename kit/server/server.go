@@ -1,6 +1,7 @@
 // Package server is the Connect HTTP server every service runs: gRPC, gRPC-Web and Connect on
 // one port (HTTP/1.1 and cleartext HTTP/2), gRPC health and reflection for every registered
-// service, /healthz and /readyz, and graceful shutdown when its context ends.
+// service, /healthz, /readyz and /metrics (kit/metrics' process-wide registry), and graceful
+// shutdown when its context ends.
 package server
 
 import (
@@ -14,6 +15,8 @@ import (
 
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+
+	"github.com/datasurface/datasurface/kit/metrics"
 )
 
 // Server is one listening address with its handlers.
@@ -44,8 +47,9 @@ func (s *Server) Handle(service, pattern string, h http.Handler) {
 // HandleHTTP registers a plain HTTP handler.
 func (s *Server) HandleHTTP(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
-// ReadyWhen adds a readiness check; /readyz and gRPC health answer not-serving until every check
-// passes.
+// ReadyWhen adds a readiness check; /readyz (503 with the first failing check's reason) and gRPC
+// health answer not-serving until every check passes. ready.go has checks for NATS and Postgres;
+// kit/server/temporalready for Temporal.
 func (s *Server) ReadyWhen(check func(context.Context) error) { s.checks = append(s.checks, check) }
 
 // Addr returns the listening address once Run has started listening.
@@ -92,6 +96,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	s.mux.Handle("GET /metrics", metrics.Handler())
 	l, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.addr, err)

@@ -43,6 +43,13 @@ func TestHealthReadinessAndShutdown(t *testing.T) {
 	if got := get("/readyz"); got != http.StatusServiceUnavailable {
 		t.Errorf("/readyz before ready = %d, want 503", got)
 	}
+	if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if want := "not ready: model not loaded\n"; string(body) != want {
+			t.Errorf("/readyz body = %q, want %q", body, want)
+		}
+	}
 	health := func() grpchealth.Status {
 		resp, err := grpchealth.NewClient(http.DefaultClient, "http://"+addr).Check(ctx, &grpchealth.CheckRequest{})
 		if err != nil {
