@@ -16,6 +16,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/datasurface/datasurface/kit/events"
+	"github.com/datasurface/datasurface/kit/metrics"
 	"github.com/datasurface/datasurface/kit/modelbus"
 	"github.com/datasurface/datasurface/kit/run"
 	"github.com/datasurface/datasurface/kit/server"
@@ -146,7 +147,7 @@ func (s *Service) Register(srv *server.Server) {
 	h := &rpc.Handler{Tokens: s.tokens, Proposer: s.proposer, Reader: s.reader, MaxSnapshotBytes: s.cfg.MaxSnapshotBytes, Log: s.log}
 	// JSON requests with unknown fields are rejected. Messages may hold the snapshot plus a margin
 	// for the rest of the request; larger ones are answered with ResourceExhausted by Connect.
-	opts := append(rpc.StrictJSONCodecs(), connect.WithReadMaxBytes(int(s.cfg.MaxSnapshotBytes)+1<<20))
+	opts := append(rpc.StrictJSONCodecs(), connect.WithReadMaxBytes(int(s.cfg.MaxSnapshotBytes)+1<<20), connect.WithInterceptors(metrics.ConnectInterceptor()))
 	path, handler := modelv1connect.NewModelServiceHandler(h, opts...)
 	srv.Handle(modelv1connect.ModelServiceName, path, handler)
 	srv.HandleHTTP(webhook.Path, &webhook.Handler{Secrets: s.secrets, Proposer: s.proposer, MaxBytes: s.cfg.MaxSnapshotBytes, Log: s.log})
@@ -154,6 +155,8 @@ func (s *Service) Register(srv *server.Server) {
 	srv.HandleHTTP(compat.QueryPath, http.HandlerFunc(c.Query))
 	srv.HandleHTTP(compat.HealthPath, http.HandlerFunc(c.Health))
 	srv.ReadyWhen(s.Ready)
+	srv.ReadyWhen(server.NATSConnected(s.deps.JS.Conn()))
+	srv.ReadyWhen(server.Pinged("postgres", s.deps.Pool))
 }
 
 // Ready reports whether the service is started and its read model caught up with the committed

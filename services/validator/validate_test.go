@@ -3,6 +3,7 @@ package validator_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"github.com/datasurface/datasurface/kit/metrics"
 	"github.com/datasurface/datasurface/kit/run"
 	"github.com/datasurface/datasurface/kit/server"
 	"github.com/datasurface/datasurface/model/gate"
@@ -252,9 +254,23 @@ func TestValidateBeforeRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := validatorv1connect.NewValidatorServiceClient(http.DefaultClient, "http://"+addr)
+	unavailable := map[string]string{"procedure": validatorv1connect.ValidatorServiceValidateProcedure, "code": "unavailable"}
+	countedBefore, _, _ := metrics.Value("datasurface_rpc_requests_total", unavailable)
 	_, err = client.Validate(ctx, connect.NewRequest(&validatorv1.ValidateRequest{Head: snapshotOf(t, acmeDir), Source: ecoRepo}))
 	if got := connect.CodeOf(err); got != connect.CodeUnavailable {
 		t.Errorf("Validate before Run: code %v (%v), want Unavailable", got, err)
+	}
+	if counted, _, _ := metrics.Value("datasurface_rpc_requests_total", unavailable); counted != countedBefore+1 {
+		t.Errorf("datasurface_rpc_requests_total{Validate, unavailable} = %v, want %v", counted, countedBefore+1)
+	}
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: validator is starting\n" {
+		t.Errorf("/readyz before Run = %d %q, want 503 naming the reason", resp.StatusCode, body)
 	}
 	if _, err := validator.New(validator.Config{}, validator.Deps{}); err == nil || !strings.Contains(err.Error(), "JS") {
 		t.Errorf("New without JetStream = %v, want an error", err)

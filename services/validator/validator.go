@@ -17,6 +17,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/datasurface/datasurface/kit/events"
+	"github.com/datasurface/datasurface/kit/metrics"
 	"github.com/datasurface/datasurface/kit/modelbus"
 	"github.com/datasurface/datasurface/kit/server"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/validator/v1/validatorv1connect"
@@ -94,20 +95,23 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return &Service{cfg: cfg, deps: deps, log: deps.Log.With("service", "validator")}, nil
 }
 
-// Register mounts the Connect ValidatorService on srv and makes readiness wait for Run.
+// Register mounts the Connect ValidatorService on srv (its requests counted by
+// kit/metrics) and makes readiness wait for Run and a NATS connection.
 func (s *Service) Register(srv *server.Server) {
 	h := &rpc.Handler{Checker: s.checker.Load, Log: s.log}
-	path, handler := validatorv1connect.NewValidatorServiceHandler(h, connect.WithReadMaxBytes(s.cfg.MaxRequestBytes))
+	path, handler := validatorv1connect.NewValidatorServiceHandler(h, connect.WithReadMaxBytes(s.cfg.MaxRequestBytes),
+		connect.WithInterceptors(metrics.ConnectInterceptor()))
 	srv.Handle(validatorv1connect.ValidatorServiceName, path, handler)
 	srv.ReadyWhen(s.Ready)
 }
 
-// Ready reports whether Run has declared the stream and read the committed history.
-func (s *Service) Ready(context.Context) error {
+// Ready reports whether Run has declared the stream, read the committed history and is about
+// to consume proposals, and NATS is connected.
+func (s *Service) Ready(ctx context.Context) error {
 	if s.checker.Load() == nil {
 		return errors.New("validator is starting")
 	}
-	return nil
+	return server.NATSConnected(s.deps.JS.Conn())(ctx)
 }
 
 // Run declares the MODEL stream, opens the snapshot store, reads the committed history and then

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/datasurface/datasurface/kit/events"
+	"github.com/datasurface/datasurface/kit/metrics"
 	"github.com/datasurface/datasurface/kit/modelbus"
 	eventsv1 "github.com/datasurface/datasurface/proto/gen/datasurface/events/v1"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
@@ -81,6 +82,7 @@ func TestDecidesProposals(t *testing.T) {
 		{name: "a re-used dataset name is checked against the history", id: "p-reuse", source: salesRepo, snap: reuseName,
 			want: outcome{BaseVersion: 3, Rules: []string{"DS-COMPAT-DATASET-NAME-REUSED"}}},
 	}
+	verdictsBefore, gateBefore := verdictCounts(t), gateCounts(t)
 	digests := map[string]string{}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -132,6 +134,54 @@ func TestDecidesProposals(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("metrics", func(t *testing.T) {
+		got := verdictCounts(t)
+		for k := range got {
+			got[k] -= verdictsBefore[k]
+		}
+		// Three commits, one resubmitted head, five rejections (two of them without a gate run:
+		// the missing snapshot and the unreadable event).
+		want := map[string]float64{"committed": 3, "unchanged": 1, "rejected": 5}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("datasurface_model_verdicts_total moved (-want +got):\n%s", diff)
+		}
+		gates := gateCounts(t)
+		for k := range gates {
+			gates[k] -= gateBefore[k]
+		}
+		if diff := cmp.Diff(map[string]float64{"passed": 4, "failed": 3, "error": 0}, gates); diff != "" {
+			t.Errorf("datasurface_gate_duration_seconds runs (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// verdictCounts reads datasurface_model_verdicts_total by verdict.
+func verdictCounts(t *testing.T) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, v := range []string{"committed", "unchanged", "rejected"} {
+		n, _, err := metrics.Value("datasurface_model_verdicts_total", map[string]string{"verdict": v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[v] = n
+	}
+	return out
+}
+
+// gateCounts reads the sample counts of datasurface_gate_duration_seconds by outcome.
+func gateCounts(t *testing.T) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, o := range []string{"passed", "failed", "error"} {
+		n, _, err := metrics.Value("datasurface_gate_duration_seconds", map[string]string{"outcome": o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[o] = n
+	}
+	return out
 }
 
 // idle waits until the durable consumer has no pending or unacknowledged proposal.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/datasurface/datasurface/kit/modelbus"
 	"github.com/datasurface/datasurface/model/gate"
@@ -19,6 +20,7 @@ import (
 	"github.com/datasurface/datasurface/platforms/yellow/ylint"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/services/validator/internal/history"
+	"github.com/datasurface/datasurface/services/validator/internal/telemetry"
 )
 
 // Platforms returns the platform lint rules of every platform kind datasurface ships; it is the
@@ -262,9 +264,18 @@ func (c *Checker) run(ctx context.Context, in gate.Input) (rep *gate.Report, err
 	in.Platforms = c.platforms
 	in.FailOn = problem.Error
 	in.ToolVersion = c.toolVersion
+	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			rep, err = nil, fmt.Errorf("%w: %v\n%s", ErrGateFailed, r, debug.Stack())
+		}
+		switch {
+		case err != nil:
+			telemetry.Gate(start, telemetry.GateError)
+		case rep != nil && rep.Passed:
+			telemetry.Gate(start, telemetry.GatePassed)
+		default:
+			telemetry.Gate(start, telemetry.GateFailed)
 		}
 	}()
 	return gate.Run(ctx, in)

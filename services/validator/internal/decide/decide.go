@@ -33,6 +33,7 @@ import (
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/services/validator/internal/check"
 	"github.com/datasurface/datasurface/services/validator/internal/history"
+	"github.com/datasurface/datasurface/services/validator/internal/telemetry"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -146,12 +147,14 @@ func (d *Decider) decide(ctx context.Context, p proposal) error {
 		if err := d.publishVerdict(ctx, p, false, headNumber, 0, rep, unchangedHead); err != nil {
 			return err
 		}
+		telemetry.Verdict(telemetry.VerdictRejected)
 		d.Log.InfoContext(ctx, "proposal rejected", "proposal", p.id, "source", p.source, "base_version", headNumber, "problems", len(rep.GetProblems()))
 		return nil
 	case head != nil && head.Digest == rep.GetHeadDigest() && len(rep.GetChanges()) == 0:
 		if err := d.publishVerdict(ctx, p, true, headNumber, 0, rep, unchangedHead); err != nil {
 			return err
 		}
+		telemetry.Verdict(telemetry.VerdictUnchanged)
 		d.Log.InfoContext(ctx, "proposal accepted without change", "proposal", p.id, "source", p.source, "version", headNumber)
 		return nil
 	}
@@ -162,6 +165,7 @@ func (d *Decider) decide(ctx context.Context, p proposal) error {
 	if err := d.publishVerdict(ctx, p, true, headNumber, version, rep); err != nil {
 		return err
 	}
+	telemetry.Verdict(telemetry.VerdictCommitted)
 	d.Log.InfoContext(ctx, "proposal committed", "proposal", p.id, "source", p.source, "version", version, "changes", len(rep.GetChanges()))
 	return nil
 }
@@ -243,6 +247,7 @@ func (d *Decider) announceCommitted(ctx context.Context, p proposal, v history.V
 	if err := d.publishVerdict(ctx, p, true, v.Number-1, v.Number, rep); err != nil {
 		return err
 	}
+	telemetry.Verdict(telemetry.VerdictCommitted)
 	d.Log.InfoContext(ctx, "verdict of a committed proposal published", "proposal", p.id, "version", v.Number)
 	return nil
 }
