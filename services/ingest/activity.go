@@ -17,9 +17,10 @@ import (
 // Activities are the ingest activities. Each method has one input and one result struct, both
 // serializable (JSON) except the optional in-memory model.
 type Activities struct {
-	deps batch.Deps
-	log  *slog.Logger
-	mods ModelSource
+	deps   batch.Deps
+	log    *slog.Logger
+	mods   ModelSource
+	events *publisher
 }
 
 func newActivities(cfg Config, deps Deps, log *slog.Logger) *Activities {
@@ -27,12 +28,13 @@ func newActivities(cfg Config, deps Deps, log *slog.Logger) *Activities {
 		Secrets: deps.Secrets,
 		Session: pgsession.Options{SSLMode: cfg.SSLMode, ConnectTimeout: cfg.ConnectTimeout, ApplicationName: cfg.ApplicationName},
 		Log:     log,
+		Pools:   &pgsession.Pools{},
 	}
 	d.CDC = newCDC(cfg.Kafka)
 	if cfg.Archive.Endpoint != "" {
 		d.Archive = newArchive(cfg.Archive)
 	}
-	return &Activities{deps: d, log: log, mods: deps.Models}
+	return &Activities{deps: d, log: log, mods: deps.Models, events: &publisher{js: deps.JS, log: log}}
 }
 
 // IngestBatchInput names the batch to ingest. The batch must have been opened (yellow.md §6.3
@@ -133,9 +135,15 @@ func (a *Activities) IngestBatch(ctx context.Context, in IngestBatchInput) (Inge
 		res.AlreadyIngested = true
 		res.Status = string(out.Already)
 		log.InfoContext(ctx, "batch already ingested", "status", out.Already)
+		if out.Already == mergesql.Ingested {
+			// Announce again under the same id: a crash between the commit and the publish is
+			// covered, and the stream drops a repeat.
+			a.events.ingested(ctx, in, res, out.Attempt, out.ModelVersion)
+		}
 		return res, nil
 	}
 	log.InfoContext(ctx, "batch ingested", "rows", res.Total, "bytes", res.Bytes, "duration", res.Duration)
+	a.events.ingested(ctx, in, res, out.Attempt, out.ModelVersion)
 	return res, nil
 }
 

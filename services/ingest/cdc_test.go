@@ -198,13 +198,18 @@ func tombstone(id int) msg { return msg{key: keyOf(id)} }
 const topic = "pg.public.customers"
 
 func (e *env) cdcModel(k *kafkaEnv, policy modelv1.CdcRejectPolicy) *modelv1.Model {
+	return e.cdcModelAt(k.cluster.ListenAddrs(), policy)
+}
+
+// cdcModelAt is cdcModel for a cluster at brokers.
+func (e *env) cdcModelAt(brokers []string, policy modelv1.CdcRejectPolicy) *modelv1.Model {
 	ds := dataset("customers", []string{"id"},
 		col("id", typ("Integer"), false), col("name", sized("VarChar", 20), true), col("balance", decimal(10, 2), true),
 		col("born", typ("Date"), true), col("updated", timestamp("Europe/Paris"), true), col("tags", array(typ("VarChar")), true),
 		col("doc", typ("Variant"), true), col("flag", typ("Boolean"), true), col("score", typ("IEEE64"), true), col("raw", typ("Binary"), true))
 	store := &modelv1.Datastore{Name: "CDCStore", Zone: "Z", Team: "T", Datasets: []*modelv1.Dataset{ds},
 		Capture: &modelv1.CaptureMetadata{Kind: &modelv1.CaptureMetadata_KafkaCdc{KafkaCdc: &modelv1.KafkaCdcCapture{
-			Container:  &modelv1.DataContainer{Kind: &modelv1.DataContainer_Kafka{Kafka: &modelv1.KafkaCluster{BootstrapServers: k.cluster.ListenAddrs()}}},
+			Container:  &modelv1.DataContainer{Kind: &modelv1.DataContainer_Kafka{Kafka: &modelv1.KafkaCluster{BootstrapServers: brokers}}},
 			Credential: userPassword("KAFKA"), Consistency: modelv1.Consistency_CONSISTENCY_SINGLE_DATASET, Trigger: cron,
 			Format: modelv1.CdcFormat_CDC_FORMAT_DEBEZIUM_POSTGRES_JSON, Topics: map[string]string{"customers": topic},
 		}}}}

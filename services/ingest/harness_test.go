@@ -47,11 +47,19 @@ type env struct {
 	ms       layout.Milestoning
 	keep     int32
 	archived *modelv1.RawArchive
+	// beforeCommit, when set, runs inside commit's transaction just before COMMIT.
+	beforeCommit func()
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	srcDSN, mergeDSN := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
+	return envAt(t, srcDSN, mergeDSN)
+}
+
+// envAt is newEnv on existing source and merge databases (a crash test's child process).
+func envAt(t testing.TB, srcDSN, mergeDSN string) *env {
+	t.Helper()
 	e := &env{t: t, ms: layout.LiveOnly, keep: 50, vars: map[string]string{
 		"MERGE_USER": "postgres", "MERGE_PASSWORD": "",
 		"SRC_USER": "postgres", "SRC_PASSWORD": "",
@@ -89,6 +97,7 @@ func (e *env) serviceLog(cfg ingest.Config, log *slog.Logger) *ingest.Service {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.t.Cleanup(svc.Close)
 	return svc
 }
 
@@ -429,6 +438,9 @@ func (e *env) commit(m *modelv1.Model, key string, b int32) mergesql.Counts {
 		tag, err := tx.Exec(ctx, mc.SQL, mc.Args...)
 		if err == nil && tag.RowsAffected() != 1 {
 			err = errors.New("mark committed: no row")
+		}
+		if err == nil && e.beforeCommit != nil {
+			e.beforeCommit()
 		}
 		return err
 	})

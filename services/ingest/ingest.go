@@ -20,6 +20,7 @@ import (
 
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/services/ingest/internal/secret"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Defaults of Config.
@@ -92,12 +93,19 @@ type Deps struct {
 	// Models resolves IngestBatchInput.ModelVersion/ModelDigest when the input carries no
 	// in-memory model (optional for synchronous use).
 	Models ModelSource
+	// Latest gives the newest committed model for the IngestService API (nil: the API answers
+	// Unavailable).
+	Latest LatestModel
+	// JS, when set, receives ds.batch.<platform>.ingested (stream OPS, declared on first use);
+	// nil publishes nothing.
+	JS jetstream.JetStream
 }
 
 // Service is the ingest service.
 type Service struct {
-	log  *slog.Logger
-	acts *Activities
+	log    *slog.Logger
+	acts   *Activities
+	latest LatestModel
 }
 
 // New checks cfg and builds the service; nothing is connected until an activity runs.
@@ -124,7 +132,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.Kafka.Timeout = 30 * time.Second
 	}
 	log := deps.Log.With("service", "ingest")
-	return &Service{log: log, acts: newActivities(cfg, deps, log)}, nil
+	return &Service{log: log, acts: newActivities(cfg, deps, log), latest: deps.Latest}, nil
 }
 
 // Activities returns the service's activities (register them on TaskQueue, or call them
@@ -136,5 +144,9 @@ func (s *Service) Activities() *Activities { return s.acts }
 func (s *Service) Run(ctx context.Context) error {
 	s.log.InfoContext(ctx, "ingest service ready")
 	<-ctx.Done()
+	s.Close()
 	return nil
 }
+
+// Close closes the service's pooled database sessions (for callers that do not Run it).
+func (s *Service) Close() { s.acts.deps.Pools.Close() }

@@ -9,6 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/datasurface/datasurface/kit/metrics/temporalmetrics"
+	"github.com/datasurface/datasurface/kit/server/temporalready"
 	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
 )
 
@@ -29,11 +31,14 @@ func RegisterWorker(r worker.ActivityRegistry, a *Activities) {
 }
 
 // NewTemporalWorker returns a worker on task queue batchapi.TaskQueueIngest with the activities
-// of a registered; the caller runs it (Run or Start/Stop).
+// of a registered and recorded (kit/metrics/temporalmetrics, metrics.go); the caller runs it (Run
+// or Start/Stop). The worker is a *temporalready.Worker: its Ready method is a readiness check
+// (started, and Temporal reachable) for kit/server's ReadyWhen.
 func NewTemporalWorker(c client.Client, a *Activities, opts worker.Options) worker.Worker {
+	opts.Interceptors = append(opts.Interceptors, temporalmetrics.Interceptor("ingest"))
 	w := worker.New(c, batchapi.TaskQueueIngest, opts)
 	RegisterWorker(w, a)
-	return w
+	return temporalready.Wrap(c, batchapi.TaskQueueIngest, w)
 }
 
 // IngestBatch is Activities.IngestBatch with the batchapi structs.
@@ -42,12 +47,14 @@ func (w *Worker) IngestBatch(ctx context.Context, in batchapi.IngestBatchInput) 
 		Platform: in.Platform, Stream: in.Stream, BatchID: in.BatchID,
 		ModelVersion: in.ModelVersion, ModelDigest: in.ModelDigest,
 	})
-	return batchapi.IngestBatchResult{
+	out := batchapi.IngestBatchResult{
 		Platform: res.Platform, Stream: res.Stream, BatchID: res.BatchID, Status: res.Status,
 		AlreadyIngested: res.AlreadyIngested, Capture: res.Capture, Rows: res.Rows, Total: res.Total,
 		Rejected: res.Rejected, Replayed: res.Replayed, Bytes: res.Bytes, Duration: res.Duration,
 		DataTime: res.DataTime,
-	}, TemporalError(err)
+	}
+	observeIngest(in, out, err)
+	return out, TemporalError(err)
 }
 
 // TemporalError converts an activity error for Temporal: a permanent error becomes a

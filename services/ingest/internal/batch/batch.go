@@ -34,6 +34,9 @@ type Deps struct {
 	CDC *CDC
 	// Archive opens the raw archive of a batch when the platform has one; nil = archives fail.
 	Archive ArchiveOpener
+	// Pools, when set, keeps warm merge and source sessions across batches; nil = every
+	// ingest opens and closes its own connections.
+	Pools *pgsession.Pools
 }
 
 // Request names the batch.
@@ -58,6 +61,9 @@ type Outcome struct {
 	DataTime  time.Time
 	Watermark *mergesql.WatermarkState
 	Kafka     *mergesql.KafkaState
+	// Attempt and ModelVersion are the batch's state.attempt and state.modelVersion.
+	Attempt      int
+	ModelVersion int64
 }
 
 // Ingest ingests batch r.Batch of stream r.Stream (status started → ingested).
@@ -66,11 +72,11 @@ func Ingest(ctx context.Context, d Deps, r Request) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	merge, err := Connect(ctx, d, s.Store, s.Merge, pgsession.Merge)
+	merge, release, err := session(ctx, d, s.Store, s.Merge, pgsession.Merge, s.Owner)
 	if err != nil {
 		return Outcome{}, err
 	}
-	defer closeConn(ctx, merge)
+	defer release()
 	if err := pgsession.SetOwnerRole(ctx, merge, s.Owner); err != nil {
 		return Outcome{}, sqlingest.MergeErr("", "owner role", err)
 	}
@@ -84,16 +90,24 @@ func Ingest(ctx context.Context, d Deps, r Request) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if cur.Status != mergesql.Started {
-		return already(s, cur), nil
+		out := already(s, cur)
+		out.Attempt, out.ModelVersion = cur.State.Attempt, cur.State.ModelVersion
+		return out, nil
 	}
+	out, err := ingestCapture(ctx, d, s, r.Batch, merge, cur)
+	out.Attempt, out.ModelVersion = cur.State.Attempt, cur.State.ModelVersion
+	return out, err
+}
+
+func ingestCapture(ctx context.Context, d Deps, s *plan.Stream, b int32, merge *pgx.Conn, cur books.Batch) (Outcome, error) {
 	switch s.Capture {
 	case layout.Snapshot, layout.Watermark:
-		return ingestSQL(ctx, d, s, r.Batch, merge, cur)
+		return ingestSQL(ctx, d, s, b, merge, cur)
 	case layout.CDC:
 		if d.CDC == nil {
 			return Outcome{}, failure.New(failure.Kafka, "", "Kafka CDC is not configured in this ingest service", nil)
 		}
-		return ingestCDC(ctx, d, s, r.Batch, merge, cur)
+		return ingestCDC(ctx, d, s, b, merge, cur)
 	}
 	return Outcome{}, failure.Newf(failure.Model, "", nil, "capture %s is not ingested by the ingest service", s.Capture)
 }
@@ -163,11 +177,11 @@ func ingestSQL(ctx context.Context, d Deps, s *plan.Stream, b int32, merge *pgx.
 			last = &st
 		}
 	}
-	srcConn, err := Connect(ctx, d, s.Store, *s.Source, pgsession.Source)
+	srcConn, release, err := session(ctx, d, s.Store, *s.Source, pgsession.Source, "")
 	if err != nil {
 		return Outcome{}, err
 	}
-	defer closeConn(ctx, srcConn)
+	defer release()
 	src, err := sqlingest.Prepare(ctx, srcConn, s, cur.State, last)
 	if err != nil {
 		return Outcome{}, err
@@ -244,9 +258,44 @@ func commit(ctx context.Context, merge *pgx.Conn, s *plan.Stream, b int32, load 
 
 // Connect resolves ep's credential and opens a session of kind k.
 func Connect(ctx context.Context, d Deps, store *modelv1.CredentialStore, ep plan.Endpoint, k pgsession.Kind) (*pgx.Conn, error) {
-	what, unreachable, login := "merge database", failure.MergeUnreachable, failure.MergeUnreachable
+	cfg, err := sessionConfig(ctx, d, store, ep, k)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, connectErr(err, ep, k)
+	}
+	return conn, nil
+}
+
+// session is Connect through d.Pools when set: a warm pooled session (merge sessions pooled
+// per platform owner role) and the function that gives it back; otherwise a new connection
+// and the function that closes it.
+func session(ctx context.Context, d Deps, store *modelv1.CredentialStore, ep plan.Endpoint, k pgsession.Kind, owner string) (*pgx.Conn, func(), error) {
+	if d.Pools == nil {
+		conn, err := Connect(ctx, d, store, ep, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		return conn, func() { closeConn(ctx, conn) }, nil
+	}
+	cfg, err := sessionConfig(ctx, d, store, ep, k)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, release, err := d.Pools.Acquire(ctx, cfg, k, owner)
+	if err != nil {
+		return nil, nil, connectErr(err, ep, k)
+	}
+	return conn, release, nil
+}
+
+// sessionConfig resolves ep's credential into the connection settings of a session of kind k.
+func sessionConfig(ctx context.Context, d Deps, store *modelv1.CredentialStore, ep plan.Endpoint, k pgsession.Kind) (*pgx.ConnConfig, error) {
+	what := "merge database"
 	if k == pgsession.Source {
-		what, unreachable, login = "source database", failure.SourceUnreachable, failure.SourceLogin
+		what = "source database"
 	}
 	sec, err := d.Secrets.Resolve(ctx, store, ep.Credential)
 	if err != nil {
@@ -256,11 +305,16 @@ func Connect(ctx context.Context, d Deps, store *modelv1.CredentialStore, ep pla
 	if err != nil {
 		return nil, failure.New(failure.Model, "", what, err)
 	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, failure.Connect(err, unreachable, login, fmt.Sprintf("connect to the %s %s:%d/%s", what, ep.Host, ep.Port, ep.Database))
+	return cfg, nil
+}
+
+// connectErr classifies an error opening a session of kind k to ep.
+func connectErr(err error, ep plan.Endpoint, k pgsession.Kind) error {
+	what, unreachable, login := "merge database", failure.MergeUnreachable, failure.MergeUnreachable
+	if k == pgsession.Source {
+		what, unreachable, login = "source database", failure.SourceUnreachable, failure.SourceLogin
 	}
-	return conn, nil
+	return failure.Connect(err, unreachable, login, fmt.Sprintf("connect to the %s %s:%d/%s", what, ep.Host, ep.Port, ep.Database))
 }
 
 func closeConn(ctx context.Context, c *pgx.Conn) {

@@ -85,7 +85,12 @@ func Lock(ctx context.Context, conn *pgx.Conn, d, key string) (func(), error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		un := mergesql.UnlockStream(d, key)
-		_, _ = conn.Exec(ctx, un.SQL, un.Args...)
+		var released bool
+		if err := conn.QueryRow(ctx, un.SQL, un.Args...).Scan(&released); err != nil || !released {
+			// Never give a session that may still hold the lock back to a pool: closing it
+			// makes the server release the lock.
+			_ = conn.Close(ctx)
+		}
 	}, nil
 }
 
