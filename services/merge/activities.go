@@ -184,10 +184,12 @@ func (a *Activities) startBatch(ctx context.Context, in StartBatchInput) (StartB
 	}
 	a.log.InfoContext(ctx, "batch opened", "platform", p.Name, "stream", s.Key, "batch", o.Batch,
 		"status", o.Status, "attempt", o.Attempt, "new", o.New, "reset", o.Reset)
-	return StartBatchResult{
+	res := StartBatchResult{
 		Batch: o.Batch, Status: string(o.Status), Attempt: o.Attempt,
 		New: o.New, Resumed: o.Resumed, Reset: o.Reset, Pruned: o.Pruned,
-	}, nil
+	}
+	a.events.started(ctx, pool, p.Name, s.Key, res)
+	return res, nil
 }
 
 func (a *Activities) stream(ctx context.Context, v Version, d, k string) (*platform.Platform, *platform.Stream, pgPool, error) {
@@ -279,6 +281,12 @@ func (a *Activities) mergeBatch(ctx context.Context, in MergeBatchInput) (MergeB
 	}
 	a.log.InfoContext(ctx, "batch committed", "platform", p.Name, "stream", s.Key, "batch", c.Batch, "mode", res.Mode,
 		"inserted", res.Inserted, "updated", res.Updated, "deleted", res.Deleted, "total", res.Total, "already", c.Already)
+	a.events.committed(ctx, pool, p.Name, s.Key, c.Batch, func(seed bool) string {
+		if m, err := s.Mode(p.Milestoning, seed); err == nil {
+			return m.String()
+		}
+		return ""
+	})
 	return res, nil
 }
 
@@ -322,6 +330,9 @@ func (a *Activities) failBatch(ctx context.Context, in FailBatchInput) (FailBatc
 	}
 	a.log.WarnContext(ctx, "batch failed", "platform", p.Name, "stream", s.Key, "batch", in.Batch, "phase", in.Phase,
 		"permanent", in.Permanent, "status", st, "reason", in.Message)
+	if st == mergesql.Failed {
+		a.events.failed(ctx, pool, p.Name, s.Key, in.Batch)
+	}
 	return FailBatchResult{Status: string(st)}, nil
 }
 
@@ -385,6 +396,7 @@ func (a *Activities) reconcileViews(ctx context.Context, in ReconcileViewsInput)
 		return res, err
 	}
 	a.log.InfoContext(ctx, "views reconciled", "platform", p.Name, "schemas changed", len(res.Schemas))
+	a.events.views(ctx, p.Name, in.ModelVersion, res, time.Now())
 	return res, nil
 }
 
@@ -433,6 +445,7 @@ func (a *Activities) RunTransformer(ctx context.Context, in RunTransformerInput)
 }
 
 func (a *Activities) runTransformer(ctx context.Context, in RunTransformerInput) (RunTransformerResult, error) {
+	began := time.Now()
 	var res RunTransformerResult
 	p, err := a.platform(ctx, in.Version, in.Platform)
 	if err != nil {
@@ -480,6 +493,9 @@ func (a *Activities) runTransformer(ctx context.Context, in RunTransformerInput)
 	}
 	a.log.InfoContext(ctx, "transformer ran", "platform", p.Name, "workspace", t.Workspace, "run", res.RunID,
 		"status", res.Status, "output", res.OutputStream, "batch", res.Batch, "staged", res.Staged)
+	if res.Batch > 0 {
+		a.events.staged(ctx, pool, p.Name, t.Output.Key, res.Batch, time.Since(began))
+	}
 	return res, nil
 }
 

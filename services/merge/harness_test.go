@@ -70,8 +70,14 @@ type env struct {
 
 func newEnv(t testing.TB, cfg merge.Config) *env {
 	t.Helper()
+	return envAt(t, cfg, pgtest.NewDatabase(t), pgtest.NewDatabase(t))
+}
+
+// envAt is newEnv on existing merge and source databases (a crash test's child process).
+func envAt(t testing.TB, cfg merge.Config, mergeDSN, srcDSN string) *env {
+	t.Helper()
 	e := &env{t: t, models: &models{m: map[int64]*modelv1.Model{}}, ingest: realIngest}
-	e.mergeDSN, e.srcDSN = pgtest.NewDatabase(t), pgtest.NewDatabase(t)
+	e.mergeDSN, e.srcDSN = mergeDSN, srcDSN
 	mu, _ := url.Parse(e.mergeDSN)
 	su, _ := url.Parse(e.srcDSN)
 	port, _ := strconv.Atoi(mu.Port())

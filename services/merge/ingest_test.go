@@ -24,6 +24,7 @@ func ingestService(t testing.TB) *ingest.Activities {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(svc.Close)
 	return svc.Activities()
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/datasurface/datasurface/services/merge/internal/reconcile"
 	"github.com/datasurface/datasurface/services/merge/internal/transform"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Config configures the service.
@@ -89,6 +90,12 @@ type Deps struct {
 	Log     *slog.Logger
 	Models  Models
 	Secrets Secrets
+	// Latest gives the newest committed model for the MergeService API (nil: the API answers
+	// Unavailable).
+	Latest LatestModel
+	// JS, when set, receives the batch lifecycle events on ds.batch.<platform>.* (stream OPS,
+	// declared on first use); nil publishes nothing.
+	JS jetstream.JetStream
 }
 
 // Service is the merge service.
@@ -129,6 +136,8 @@ type Activities struct {
 
 	// beforeCommit runs inside MergeBatch's transaction just before COMMIT (tests).
 	beforeCommit batch.Hook
+
+	events *publisher
 }
 
 // Version names the committed model an activity works under; every input embeds it.
@@ -155,7 +164,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	log := deps.Log.With("service", "merge")
-	a := &Activities{cfg: cfg, deps: deps, log: log, platforms: map[platformKey]*platform.Platform{}, caches: map[pgPool]*reconcile.Cache{}}
+	a := &Activities{cfg: cfg, deps: deps, log: log, platforms: map[platformKey]*platform.Platform{}, caches: map[pgPool]*reconcile.Cache{},
+		events: &publisher{js: deps.JS, log: log}}
 	a.pools.MaxConns = cfg.MaxConns
 	return &Service{log: log, acts: a}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/datasurface/datasurface/kit/metrics/temporalmetrics"
+	"github.com/datasurface/datasurface/kit/server/temporalready"
 	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
 )
 
@@ -46,11 +48,14 @@ func RegisterWorker(r worker.ActivityRegistry, a *Activities) {
 }
 
 // NewTemporalWorker returns a worker on task queue batchapi.TaskQueueMerge with the activities
-// of a registered; the caller runs it.
+// of a registered and recorded (kit/metrics/temporalmetrics, metrics.go); the caller runs it.
+// The worker is a *temporalready.Worker: its Ready method is a readiness check (started, and
+// Temporal reachable) for kit/server's ReadyWhen.
 func NewTemporalWorker(c client.Client, a *Activities, opts worker.Options) worker.Worker {
+	opts.Interceptors = append(opts.Interceptors, temporalmetrics.Interceptor("merge"))
 	w := worker.New(c, batchapi.TaskQueueMerge, opts)
 	RegisterWorker(w, a)
-	return w
+	return temporalready.Wrap(c, batchapi.TaskQueueMerge, w)
 }
 
 func version(v int64) Version { return Version{ModelVersion: v} }
@@ -84,7 +89,22 @@ func (w *Worker) MergeBatch(ctx context.Context, in batchapi.MergeBatchInput) (b
 			out.Datasets[k] = batchapi.DatasetCounts(v)
 		}
 	}
+	observeMerge(in, out, err)
+	if err == nil && !out.AlreadyCommitted {
+		w.lagAfterCommit(ctx, in)
+	}
 	return out, TemporalError(err)
+}
+
+// lagAfterCommit reads the lag of the stream just committed for datasurface_stream_lag_seconds;
+// a failed read only leaves the gauge at its previous value.
+func (w *Worker) lagAfterCommit(ctx context.Context, in batchapi.MergeBatchInput) {
+	lag, err := w.a.lag(ctx, LagInput{Platform: in.Platform, Version: version(in.ModelVersion), Streams: []string{in.Stream}})
+	if err != nil {
+		w.a.log.WarnContext(ctx, "read lag after commit", "platform", in.Platform, "stream", in.Stream, "err", err)
+		return
+	}
+	ObserveLag(in.Platform, lag)
 }
 
 // FailBatch is Activities.FailBatch with the batchapi structs.
@@ -93,7 +113,9 @@ func (w *Worker) FailBatch(ctx context.Context, in batchapi.FailBatchInput) (bat
 		Platform: in.Platform, Stream: in.Stream, Version: version(in.ModelVersion), Batch: in.Batch,
 		Phase: in.Phase, Message: in.Message, Permanent: in.Permanent,
 	})
-	return batchapi.FailBatchResult(res), TemporalError(err)
+	out := batchapi.FailBatchResult(res)
+	observeFail(in, out, err)
+	return out, TemporalError(err)
 }
 
 // ReconcileViews is Activities.ReconcileViews with the batchapi structs.
@@ -121,6 +143,9 @@ func (w *Worker) PruneStaging(ctx context.Context, in PruneStagingInput) (PruneS
 // Lag is Activities.Lag with Temporal errors.
 func (w *Worker) Lag(ctx context.Context, in LagInput) (LagResult, error) {
 	res, err := w.a.Lag(ctx, in)
+	if err == nil {
+		ObserveLag(in.Platform, res)
+	}
 	return res, TemporalError(err)
 }
 
