@@ -15,17 +15,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/datasurface/datasurface/kit/events"
+	"github.com/datasurface/datasurface/kit/metrics"
 	"github.com/datasurface/datasurface/kit/modelbus"
 	"github.com/datasurface/datasurface/kit/run"
 	"github.com/datasurface/datasurface/kit/server"
+	"github.com/datasurface/datasurface/kit/server/temporalready"
 	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
-	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/scheduler/v1/schedulerv1connect"
 	"github.com/datasurface/datasurface/services/scheduler/internal/activities"
 	"github.com/datasurface/datasurface/services/scheduler/internal/batches"
 	"github.com/datasurface/datasurface/services/scheduler/internal/control"
-	"github.com/datasurface/datasurface/services/scheduler/internal/models"
+	"github.com/datasurface/datasurface/services/scheduler/internal/platformevents"
 	"github.com/datasurface/datasurface/services/scheduler/internal/reconcile"
 	"github.com/datasurface/datasurface/services/scheduler/internal/rpc"
 	"github.com/datasurface/datasurface/services/scheduler/internal/workflows"
@@ -89,7 +91,9 @@ type Service struct {
 	control    *control.Control
 	reader     *batches.Reader
 	workflows  *workflows.Workflows
-	models     *lazyModels
+	models     *modelbus.Reader
+	events     *platformevents.Publisher
+	started    atomic.Bool // the start-up reconcile is done (Ready)
 }
 
 // New checks cfg and deps and builds the service; nothing is connected until Run.
@@ -107,9 +111,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.Durable = CommitConsumer
 	}
 	log := deps.Log.With("service", "scheduler")
-	s := &Service{cfg: cfg, deps: deps, log: log, models: &lazyModels{}}
+	s := &Service{cfg: cfg, deps: deps, log: log, models: modelbus.NewReader(deps.JS),
+		events: &platformevents.Publisher{JS: deps.JS, Log: log}}
 	s.reconciler = reconcile.New(reconcile.Config{
-		TaskQueue: cfg.TaskQueue, Concurrency: cfg.Concurrency, CatchupWindow: cfg.CatchupWindow,
+		TaskQueue: cfg.TaskQueue, Concurrency: cfg.Concurrency, CatchupWindow: cfg.CatchupWindow, Events: s.events,
 	}, deps.Temporal, s.models, log)
 	s.reader = &batches.Reader{DSN: cfg.MergeDSN, Secrets: deps.Secrets}
 	s.control = &control.Control{
@@ -127,55 +132,61 @@ func New(cfg Config, deps Deps) (*Service, error) {
 
 // Register mounts SchedulerService on srv.
 func (s *Service) Register(srv *server.Server) {
-	path, h := schedulerv1connect.NewSchedulerServiceHandler(s.handler)
+	path, h := schedulerv1connect.NewSchedulerServiceHandler(s.handler, connect.WithInterceptors(metrics.ConnectInterceptor()))
 	srv.Handle(schedulerv1connect.SchedulerServiceName, path, h)
 	srv.ReadyWhen(s.Ready)
+	srv.ReadyWhen(server.NATSConnected(s.deps.JS.Conn()))
+	srv.ReadyWhen(temporalready.Reachable(s.deps.Temporal))
 }
 
-// Ready reports whether a committed model has been reconciled.
+// Ready reports whether the start-up reconcile is done: the latest committed model applied, or
+// nothing committed yet (a fresh deployment is ready before its first push; its RPCs then answer
+// Unavailable until a model is committed, and the commit consumer reconciles it).
 func (s *Service) Ready(context.Context) error {
-	if s.reconciler.Plan() == nil {
-		return errors.New("no committed model reconciled yet")
+	if !s.started.Load() {
+		return errors.New("reconciling the latest committed model")
 	}
 	return nil
 }
 
-// Run opens the MODEL stream and the snapshot store, reconciles the latest committed model,
-// then runs the workflow worker and the commit consumer until ctx ends.
+// Run opens the MODEL stream and the snapshot store, declares the OPS stream (ds.platform.*),
+// reconciles the latest committed model, then runs the workflow worker and the commit consumer
+// until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.reader.Close()
-	stream, err := modelbus.DeclareStream(ctx, s.deps.JS)
-	if err != nil {
+	if _, err := modelbus.DeclareStream(ctx, s.deps.JS); err != nil {
 		return err
 	}
-	snaps, err := modelbus.OpenSnapshots(ctx, s.deps.JS)
-	if err != nil {
+	if _, err := modelbus.OpenSnapshots(ctx, s.deps.JS); err != nil {
 		return err
 	}
-	src := models.New(stream, snaps, 4)
-	s.models.set(src)
-	comps := []run.Component{s.reconcileLatest(src), s.reconciler.Consumer(events.Consumer{JS: s.deps.JS, Durable: s.cfg.Durable, Log: s.log})}
+	if err := s.events.Declare(ctx); err != nil {
+		return err
+	}
+	comps := []run.Component{s.reconcileLatest(), s.observed(s.reconciler.Consumer(events.Consumer{JS: s.deps.JS, Durable: s.cfg.Durable, Log: s.log}))}
 	if !s.cfg.NoWorker {
-		comps = append(comps, run.Func(func(ctx context.Context) error { return s.runWorker(ctx, src) }))
+		comps = append(comps, run.Func(s.runWorker))
 	}
 	return run.Group(ctx, comps...)
 }
 
 // reconcileLatest applies the latest committed model once at start (the consumer skips what
 // is older), retrying until it succeeds or ctx ends.
-func (s *Service) reconcileLatest(src *models.Source) run.Func {
+func (s *Service) reconcileLatest() run.Func {
 	return func(ctx context.Context) error {
 		for delay := time.Second; ; delay = min(2*delay, time.Minute) {
-			v, d, err := src.Latest(ctx)
+			v, d, err := s.models.Head(ctx)
 			if err == nil && v > 0 {
 				var sum reconcile.Summary
 				sum, err = s.reconciler.Apply(ctx, v, d)
+				s.observeReconcile(err)
 				if err == nil {
 					s.log.InfoContext(ctx, "latest model reconciled", "version", v, "created", len(sum.Created),
 						"updated", len(sum.Updated), "deleted", len(sum.Deleted), "unchanged", sum.Unchanged)
 				}
 			}
 			if err == nil {
+				s.started.Store(true)
 				<-ctx.Done()
 				return nil
 			}
@@ -189,13 +200,14 @@ func (s *Service) reconcileLatest(src *models.Source) run.Func {
 	}
 }
 
-func (s *Service) runWorker(ctx context.Context, src *models.Source) error {
-	w := worker.New(s.deps.Temporal, s.cfg.TaskQueue, worker.Options{})
+func (s *Service) runWorker(ctx context.Context) error {
+	w := worker.New(s.deps.Temporal, s.cfg.TaskQueue, workerOptions())
 	workflows.Register(w, s.workflows)
 	activities.Register(w, &activities.Activities{
-		Models:    src,
+		Models:    s.models,
 		Schedules: s.deps.Temporal.ScheduleClient(),
 		Starter:   workflows.Starter{Client: s.deps.Temporal, TaskQueue: s.cfg.TaskQueue},
+		Events:    s.events,
 		Log:       s.log,
 	})
 	if err := w.Start(); err != nil {
@@ -204,25 +216,4 @@ func (s *Service) runWorker(ctx context.Context, src *models.Source) error {
 	<-ctx.Done()
 	w.Stop()
 	return nil
-}
-
-// lazyModels is the reconciler's model source, set when Run has opened the stores.
-type lazyModels struct {
-	src atomic.Pointer[models.Source]
-}
-
-func (l *lazyModels) set(s *models.Source) { l.src.Store(s) }
-
-func (l *lazyModels) Model(ctx context.Context, v int64, d string) (*modelv1.Model, error) {
-	src := l.src.Load()
-	if src == nil {
-		return nil, errors.New("the model stores are not open")
-	}
-	return src.Model(ctx, v, d)
-}
-
-func (l *lazyModels) Remember(v int64, d string) {
-	if src := l.src.Load(); src != nil {
-		src.Remember(v, d)
-	}
 }

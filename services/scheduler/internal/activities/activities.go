@@ -1,6 +1,7 @@
 // Package activities owns the scheduler's own Temporal activities, run on the task queue
 // `scheduler` beside its workflows: resolving the latest committed model for a batch, waking
-// the transformers that read a stream after it commits, and pausing a stream's schedule. Each
+// the transformers that read a stream after it commits, pausing a stream's schedule and
+// announcing a platform's reconcile (ds.platform.*). Each
 // is a method of Activities with one input and one result struct; the workflows invoke them by
 // name (the constants below).
 package activities
@@ -14,11 +15,14 @@ import (
 	"github.com/datasurface/datasurface/model/graph"
 	"github.com/datasurface/datasurface/model/index"
 	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
+	eventsv1 "github.com/datasurface/datasurface/proto/gen/datasurface/events/v1"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/services/scheduler/internal/ids"
+	"github.com/datasurface/datasurface/services/scheduler/internal/platformevents"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Activity names.
@@ -26,13 +30,14 @@ const (
 	LatestModel        = "LatestModel"
 	NotifyTransformers = "NotifyTransformers"
 	PauseStream        = "PauseStream"
+	PublishReconciled  = "PublishReconciled"
 )
 
 // Models gives committed models.
 type Models interface {
-	// Latest returns the newest committed version and its snapshot digest (0, "" when nothing
+	// Head returns the newest committed version and its snapshot digest (0, "" when nothing
 	// is committed).
-	Latest(ctx context.Context) (version int64, digest string, err error)
+	Head(ctx context.Context) (version int64, digest string, err error)
 	// Model returns the canonical model of a committed version.
 	Model(ctx context.Context, version int64, digest string) (*modelv1.Model, error)
 }
@@ -47,7 +52,9 @@ type Activities struct {
 	Models    Models
 	Schedules client.ScheduleClient
 	Starter   Starter
-	Log       *slog.Logger
+	// Events publishes ds.platform.* (nil: nothing is published).
+	Events *platformevents.Publisher
+	Log    *slog.Logger
 }
 
 // Register registers the activities on w under their names.
@@ -67,7 +74,7 @@ type LatestModelResult struct {
 // LatestModel returns the newest committed model version (the version a scheduled batch runs
 // under). Nothing committed is a permanent error.
 func (a *Activities) LatestModel(ctx context.Context, _ LatestModelInput) (LatestModelResult, error) {
-	v, d, err := a.Models.Latest(ctx)
+	v, d, err := a.Models.Head(ctx)
 	if err != nil {
 		return LatestModelResult{}, err
 	}
@@ -129,11 +136,13 @@ func Readers(x *index.Index, d, k string) []string {
 	return out
 }
 
-// PauseStreamInput names the stream to pause and why.
+// PauseStreamInput names the stream to pause and why (the batch and attempt that failed).
 type PauseStreamInput struct {
 	Platform string
 	Stream   string
 	Reason   string
+	Batch    int32
+	Attempt  int
 }
 
 // PauseStreamResult says whether the schedule was paused (false: it has none).
@@ -154,6 +163,13 @@ func (a *Activities) PauseStream(ctx context.Context, in PauseStreamInput) (Paus
 	}
 	if a.Log != nil {
 		a.Log.WarnContext(ctx, "stream paused", "platform", in.Platform, "stream", in.Stream, "reason", in.Reason)
+	}
+	err = a.Events.StreamPaused(ctx, &eventsv1.StreamPaused{
+		Platform: in.Platform, Stream: in.Stream, ScheduleId: ids.BatchSchedule(in.Platform, in.Stream),
+		Batch: in.Batch, Attempt: int32(in.Attempt), Reason: in.Reason, PausedAt: timestamppb.Now(),
+	})
+	if err != nil {
+		return PauseStreamResult{}, err
 	}
 	return PauseStreamResult{Paused: true}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,9 @@ import (
 	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
 	eventsv1 "github.com/datasurface/datasurface/proto/gen/datasurface/events/v1"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
+	"github.com/datasurface/datasurface/services/scheduler/internal/activities"
 	"github.com/datasurface/datasurface/services/scheduler/internal/ids"
+	"github.com/datasurface/datasurface/services/scheduler/internal/platformevents"
 	"github.com/datasurface/datasurface/services/scheduler/internal/workflows"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -32,6 +35,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Memo keys.
@@ -66,8 +70,10 @@ type Config struct {
 	// (default 10 minutes; overlap policy skip makes a burst of missed times one batch).
 	CatchupWindow time.Duration
 	// NoReconcileWorkflows disables starting ReconcileWorkflow on commits (tests of the
-	// schedules alone).
+	// schedules alone); PlatformReconciled is then published when the schedules are.
 	NoReconcileWorkflows bool
+	// Events publishes ds.platform.* (nil: nothing is published).
+	Events *platformevents.Publisher
 }
 
 // Reconciler keeps the Temporal schedules equal to the committed model.
@@ -116,10 +122,31 @@ type Summary struct {
 	Updated   []string
 	Deleted   []string
 	Unchanged int
+	// Changes are the created, updated and deleted schedules, sorted by id.
+	Changes []Change
 	// Reconciles are the ReconcileWorkflow ids started (already started ones are left out).
 	Reconciles []string
 	Duration   time.Duration
 }
+
+// Change is what Apply did to one schedule.
+type Change struct {
+	ID       string
+	Kind     string // ids.KindBatch or ids.KindTransformer
+	Platform string
+	Key      string // stream key or transformer workspace
+	Op       string // OpCreated, OpUpdated or OpDeleted
+	Cron     string
+	// Paused: the schedule is paused after the change (on demand, or paused by a user).
+	Paused bool
+}
+
+// Change operations.
+const (
+	OpCreated = "created"
+	OpUpdated = "updated"
+	OpDeleted = "deleted"
+)
 
 // Handle is the events.Handler of ds.model.committed: it applies the committed version unless
 // a newer one is already applied. Errors are retried by the consumer.
@@ -165,26 +192,22 @@ func (r *Reconciler) Apply(ctx context.Context, v int64, d string) (Summary, err
 		return Summary{}, err
 	}
 	plan := NewPlan(m, v, d)
-	s, err := r.applyPlan(ctx, plan)
+	s, err := r.applyPlan(ctx, plan, began)
 	s.Version = v
 	s.Duration = time.Since(began)
-	if err != nil {
-		return s, err
-	}
-	r.plan.Store(plan)
-	return s, nil
+	return s, err
 }
 
-func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan) (Summary, error) {
+func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan, began time.Time) (Summary, error) {
 	var s Summary
 	existing, err := r.existing(ctx)
 	if err != nil {
 		return s, err
 	}
 	var mu sync.Mutex
-	record := func(list *[]string, id string) {
+	record := func(c Change) {
 		mu.Lock()
-		*list = append(*list, id)
+		s.Changes = append(s.Changes, c)
 		mu.Unlock()
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -198,14 +221,18 @@ func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan) (Summary, error)
 			continue
 		}
 		g.Go(func() error {
-			changed, created, err := r.ensure(gctx, want, exists)
-			switch {
-			case err != nil:
+			res, err := r.ensure(gctx, want, exists)
+			if err != nil {
 				return fmt.Errorf("schedule %s: %w", want.ID, err)
-			case created:
-				record(&s.Created, want.ID)
-			case changed:
-				record(&s.Updated, want.ID)
+			}
+			c := Change{ID: want.ID, Kind: want.Kind, Platform: want.Platform, Key: want.Key, Cron: want.Cron, Paused: res.paused}
+			switch {
+			case res.created:
+				c.Op = OpCreated
+				record(c)
+			case res.changed:
+				c.Op = OpUpdated
+				record(c)
 			default:
 				mu.Lock()
 				s.Unchanged++
@@ -214,7 +241,7 @@ func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan) (Summary, error)
 			return nil
 		})
 	}
-	for id := range existing {
+	for id, have := range existing {
 		if desired[id] {
 			continue
 		}
@@ -225,7 +252,7 @@ func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan) (Summary, error)
 			}
 			r.forget(id)
 			if err == nil {
-				record(&s.Deleted, id)
+				record(Change{ID: id, Kind: have.kind, Platform: have.platform, Key: have.key, Op: OpDeleted})
 			}
 			return nil
 		})
@@ -233,21 +260,123 @@ func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan) (Summary, error)
 	if err := g.Wait(); err != nil {
 		return s, err
 	}
-	if !r.cfg.NoReconcileWorkflows {
-		for _, d := range plan.Platforms {
-			started, err := r.startReconcile(ctx, d, plan.Version, plan.Digest)
-			if err != nil {
-				return s, err
-			}
-			if started != "" {
-				s.Reconciles = append(s.Reconciles, started)
-			}
+	// The schedules are the plan's: SchedulerService answers from it before the events below
+	// announce them.
+	r.plan.Store(plan)
+	slices.SortFunc(s.Changes, func(a, b Change) int { return strings.Compare(a.ID, b.ID) })
+	for _, c := range s.Changes {
+		switch c.Op {
+		case OpCreated:
+			s.Created = append(s.Created, c.ID)
+		case OpUpdated:
+			s.Updated = append(s.Updated, c.ID)
+		case OpDeleted:
+			s.Deleted = append(s.Deleted, c.ID)
 		}
 	}
-	slices.Sort(s.Created)
-	slices.Sort(s.Updated)
-	slices.Sort(s.Deleted)
+	if err := r.publishChanges(ctx, plan.Version, s.Changes); err != nil {
+		return s, err
+	}
+	for _, d := range plan.Platforms {
+		in := workflows.ReconcileInput{Platform: d, ModelVersion: plan.Version, ModelDigest: plan.Digest,
+			Schedules: platformChanges(plan, d, s.Changes), Began: began}
+		if r.cfg.NoReconcileWorkflows {
+			ev := activities.ReconciledEvent(activities.PublishReconciledInput{
+				Platform: d, ModelVersion: plan.Version, ModelDigest: plan.Digest, Schedules: in.Schedules, Began: began,
+			}, time.Now())
+			if err := r.cfg.Events.Reconciled(ctx, ev); err != nil {
+				return s, err
+			}
+			continue
+		}
+		started, err := r.startReconcile(ctx, in)
+		if err != nil {
+			return s, err
+		}
+		if started != "" {
+			s.Reconciles = append(s.Reconciles, started)
+		}
+	}
 	return s, nil
+}
+
+// publishChanges publishes a StreamScheduleChanged or StreamRemoved per change: the schedules
+// exist (or are gone) in Temporal when this runs.
+func (r *Reconciler) publishChanges(ctx context.Context, v int64, changes []Change) error {
+	if r.cfg.Events == nil {
+		return nil
+	}
+	now := timestamppb.Now()
+	for _, c := range changes {
+		kind := eventsv1.ScheduleKind_SCHEDULE_KIND_BATCH
+		if c.Kind == ids.KindTransformer {
+			kind = eventsv1.ScheduleKind_SCHEDULE_KIND_TRANSFORMER
+		}
+		var err error
+		switch c.Op {
+		case OpDeleted:
+			err = r.cfg.Events.StreamRemoved(ctx, &eventsv1.StreamRemoved{
+				Platform: c.Platform, Stream: c.Key, Kind: kind, ScheduleId: c.ID, ModelVersion: v, DataKept: true, RemovedAt: now,
+			})
+		default:
+			change := eventsv1.ScheduleChange_SCHEDULE_CHANGE_CREATED
+			if c.Op == OpUpdated {
+				change = eventsv1.ScheduleChange_SCHEDULE_CHANGE_UPDATED
+			}
+			err = r.cfg.Events.ScheduleChanged(ctx, &eventsv1.StreamScheduleChanged{
+				Platform: c.Platform, Stream: c.Key, Kind: kind, Change: change, ScheduleId: c.ID, ModelVersion: v,
+				Cron: c.Cron, Paused: c.Paused, ChangedAt: now,
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// platformChanges is what the schedules of platform d went through, for its reconcile event.
+func platformChanges(plan *Plan, d string, changes []Change) activities.ScheduleChanges {
+	var out activities.ScheduleChanges
+	transformers := map[string]bool{}
+	for _, st := range plan.Streams {
+		if st.Platform != d {
+			continue
+		}
+		out.Streams++
+		if st.Transformer != "" {
+			transformers[st.Transformer] = true
+		}
+	}
+	out.Transformers = len(transformers)
+	for _, c := range changes {
+		if c.Platform != d {
+			continue
+		}
+		if c.Kind == ids.KindTransformer {
+			switch c.Op {
+			case OpCreated:
+				out.TransformersCreated = append(out.TransformersCreated, c.Key)
+			case OpUpdated:
+				out.TransformersUpdated = append(out.TransformersUpdated, c.Key)
+			case OpDeleted:
+				out.TransformersDeleted = append(out.TransformersDeleted, c.Key)
+			}
+			continue
+		}
+		switch c.Op {
+		case OpCreated:
+			out.Created = append(out.Created, c.Key)
+		case OpUpdated:
+			out.Updated = append(out.Updated, c.Key)
+		case OpDeleted:
+			out.Deleted = append(out.Deleted, c.Key)
+		}
+		if c.Op != OpDeleted && c.Paused {
+			out.Paused = append(out.Paused, c.Key)
+		}
+	}
+	return out
 }
 
 // existing returns the scheduler's schedules: those listed with its memo, and those this
@@ -289,30 +418,38 @@ func (r *Reconciler) forget(id string) {
 	r.mu.Unlock()
 }
 
+// ensured is what ensure did.
+type ensured struct {
+	changed, created bool
+	// paused: the schedule is paused afterwards.
+	paused bool
+}
+
 // ensure makes schedule want exist as desired: created when missing, updated when its action's
 // fingerprint differs.
-func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists bool) (changed, created bool, err error) {
+func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists bool) (ensured, error) {
 	sc := r.client.ScheduleClient()
 	if !exists {
 		_, err := sc.Create(ctx, r.options(want))
 		if err == nil {
 			r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
-			return true, true, nil
+			return ensured{changed: true, created: true, paused: want.Cron == ""}, nil
 		}
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) && !errors.As(err, &already) {
-			return false, false, err
+			return ensured{}, err
 		}
 	}
 	h := sc.GetHandle(ctx, want.ID)
 	desc, err := h.Describe(ctx)
 	if err != nil {
-		return false, false, err
+		return ensured{}, err
 	}
 	if actionFingerprint(desc.Schedule.Action) == want.Fingerprint {
 		r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
-		return false, false, nil
+		return ensured{}, nil
 	}
+	var paused bool
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := in.Description.Schedule
 		o := r.options(want)
@@ -330,13 +467,14 @@ func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists bool) (ch
 		case want.Cron != "" && wasOnDemand && s.State.Note == NoteExternal:
 			s.State.Paused, s.State.Note = false, "trigger changed to cron "+want.Cron
 		}
+		paused = s.State.Paused
 		return &client.ScheduleUpdate{Schedule: &s}, nil
 	}})
 	if err != nil {
-		return false, false, err
+		return ensured{}, err
 	}
 	r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
-	return true, false, nil
+	return ensured{changed: true, paused: paused}, nil
 }
 
 // options are the schedule options of want.
@@ -408,16 +546,16 @@ func decodeValue(v any) string {
 	return ""
 }
 
-// startReconcile starts platform d's ReconcileWorkflow for version v unless it was started
+// startReconcile starts the platform's ReconcileWorkflow for the version unless it was started
 // before; it returns the workflow id when it started one.
-func (r *Reconciler) startReconcile(ctx context.Context, d string, v int64, digest string) (string, error) {
-	id := ids.ReconcileWorkflow(d, v)
+func (r *Reconciler) startReconcile(ctx context.Context, in workflows.ReconcileInput) (string, error) {
+	id := ids.ReconcileWorkflow(in.Platform, in.ModelVersion)
 	_, err := r.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                r.cfg.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.Reconcile, workflows.ReconcileInput{Platform: d, ModelVersion: v, ModelDigest: digest})
+	}, workflows.Reconcile, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return "", nil

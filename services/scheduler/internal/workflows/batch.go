@@ -120,22 +120,28 @@ func (wf *Workflows) BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchRe
 // viewsAndGrants reconciles the platform's views and applies its grants when the views changed
 // (or always, with alwaysGrants).
 func (wf *Workflows) viewsAndGrants(ctx workflow.Context, platform string, v int64, alwaysGrants bool) (bool, *batchapi.ApplyGrantsResult, error) {
+	views, g, err := wf.views(ctx, platform, v, alwaysGrants)
+	return views.Changed, g, err
+}
+
+// views is viewsAndGrants returning the views' result.
+func (wf *Workflows) views(ctx workflow.Context, platform string, v int64, alwaysGrants bool) (batchapi.ReconcileViewsResult, *batchapi.ApplyGrantsResult, error) {
 	var views batchapi.ReconcileViewsResult
 	err := wf.call(ctx, batchapi.TaskQueueMerge, batchapi.ReconcileViews,
 		batchapi.ReconcileViewsInput{Platform: platform, ModelVersion: v}, &views)
 	if err != nil {
-		return false, nil, fmt.Errorf("reconcile the views of %s: %w", platform, err)
+		return views, nil, fmt.Errorf("reconcile the views of %s: %w", platform, err)
 	}
 	if !views.Changed && !alwaysGrants {
-		return false, nil, nil
+		return views, nil, nil
 	}
 	var g batchapi.ApplyGrantsResult
 	err = wf.call(ctx, batchapi.TaskQueueSecurity, batchapi.ApplyGrants,
 		batchapi.ApplyGrantsInput{Platform: platform, ModelVersion: v}, &g)
 	if err != nil {
-		return views.Changed, nil, fmt.Errorf("apply the grants of %s: %w", platform, err)
+		return views, nil, fmt.Errorf("apply the grants of %s: %w", platform, err)
 	}
-	return views.Changed, &g, nil
+	return views, &g, nil
 }
 
 // failBatch records res's batch failed in phase with cause, pauses the stream after too many
@@ -159,7 +165,7 @@ func (wf *Workflows) failBatch(ctx workflow.Context, res BatchResult, phase stri
 			res.Batch, res.Attempt, phase, msg)
 		var p activities.PauseStreamResult
 		if err := wf.call(ctx, batchapi.TaskQueueScheduler, activities.PauseStream,
-			activities.PauseStreamInput{Platform: res.Platform, Stream: res.Stream, Reason: reason}, &p); err != nil {
+			activities.PauseStreamInput{Platform: res.Platform, Stream: res.Stream, Reason: reason, Batch: res.Batch, Attempt: res.Attempt}, &p); err != nil {
 			workflow.GetLogger(ctx).Error("pausing the stream failed", "stream", res.Stream, "error", err)
 		}
 	}

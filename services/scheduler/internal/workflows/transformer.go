@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
 	"github.com/datasurface/datasurface/services/scheduler/internal/activities"
@@ -127,11 +128,15 @@ func (wf *Workflows) transformOnce(ctx workflow.Context, in TransformerInput) (T
 	return run, nil
 }
 
-// ReconcileInput names a platform and the committed model version to reconcile it to.
+// ReconcileInput names a platform and the committed model version to reconcile it to, with
+// what the reconciler did to the platform's schedules and when it took the commit up (both for
+// the ds.platform.<platform>.reconciled event).
 type ReconcileInput struct {
 	Platform     string
 	ModelVersion int64
 	ModelDigest  string
+	Schedules    activities.ScheduleChanges
+	Began        time.Time
 }
 
 // ReconcileResult is what the reconcile changed.
@@ -141,13 +146,30 @@ type ReconcileResult struct {
 	Grants       *batchapi.ApplyGrantsResult
 }
 
+// versionRolesFirst is the workflow.GetVersion change id of ReconcileWorkflow's first
+// ApplyGrants and last PublishReconciled steps (histories recorded before replay without them).
+const versionRolesFirst = "roles-first-platform-events"
+
 // ReconcileWorkflow brings a platform to a committed model (yellow.md §11, §12, security.md):
-// the tables of every stream (creating new ones, widening columns, re-hashing), the workspace
+// the roles and schemas (so the owner role exists before any DDL), the tables of every stream (creating new ones, widening columns, re-hashing), the workspace
 // views, then the roles and grants. The scheduler starts one per Yellow platform and committed
 // version (id ids.ReconcileWorkflow), so a schema change is applied before the next batch even
-// when no batch runs soon; every batch also reconciles its own stream's tables first.
+// when no batch runs soon; every batch also reconciles its own stream's tables first. Last, it
+// announces the reconcile (ds.platform.<platform>.reconciled, activity PublishReconciled).
 func (wf *Workflows) ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (ReconcileResult, error) {
 	var res ReconcileResult
+	current := workflow.GetVersion(ctx, versionRolesFirst, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	if current {
+		// Roles and schemas first: on a new platform the owner role must exist before the merge
+		// login's DDL, which runs as that role (security.md §2), or the platform schema would be
+		// owned by the merge login and the security plan would refuse it.
+		var g batchapi.ApplyGrantsResult
+		err := wf.call(ctx, batchapi.TaskQueueSecurity, batchapi.ApplyGrants,
+			batchapi.ApplyGrantsInput{Platform: in.Platform, ModelVersion: in.ModelVersion}, &g)
+		if err != nil {
+			return res, fmt.Errorf("apply the roles of %s: %w", in.Platform, err)
+		}
+	}
 	var tables batchapi.ReconcileTablesResult
 	err := wf.call(ctx, batchapi.TaskQueueMerge, batchapi.ReconcileTables,
 		batchapi.ReconcileTablesInput{Platform: in.Platform, ModelVersion: in.ModelVersion}, &tables)
@@ -155,6 +177,24 @@ func (wf *Workflows) ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) 
 		return res, fmt.Errorf("reconcile the tables of %s: %w", in.Platform, err)
 	}
 	res.Tables = tables.Changes
-	res.ViewsChanged, res.Grants, err = wf.viewsAndGrants(ctx, in.Platform, in.ModelVersion, true)
-	return res, err
+	views, grants, err := wf.views(ctx, in.Platform, in.ModelVersion, true)
+	res.ViewsChanged, res.Grants = views.Changed, grants
+	if err != nil {
+		return res, err
+	}
+	if !current {
+		return res, nil
+	}
+	pub := activities.PublishReconciledInput{
+		Platform: in.Platform, ModelVersion: in.ModelVersion, ModelDigest: in.ModelDigest, Schedules: in.Schedules,
+		Tables: tables.Changes, ViewsChanged: views.Changed, Grants: grants, Began: in.Began,
+	}
+	for _, sv := range views.Schemas {
+		pub.ViewSchemas = append(pub.ViewSchemas, sv.Schema)
+	}
+	var out activities.PublishReconciledResult
+	if err := wf.call(ctx, batchapi.TaskQueueScheduler, activities.PublishReconciled, pub, &out); err != nil {
+		return res, fmt.Errorf("announce the reconcile of %s: %w", in.Platform, err)
+	}
+	return res, nil
 }

@@ -48,6 +48,10 @@ type Retry struct {
 	Max         time.Duration
 	Coefficient float64
 	Attempts    int32
+	// LockInitial is the first back-off of the steps that begin by taking the stream's lock
+	// (ReconcileTables, StartBatch), whose usual error is a short ErrStreamBusy: a commit's
+	// ReconcileWorkflow reconciling the tables while a batch of the stream starts.
+	LockInitial time.Duration
 }
 
 // Options tune the workflows; they change activity options only, never the commands a
@@ -67,7 +71,7 @@ type Options struct {
 // DefaultOptions are the production options.
 func DefaultOptions() Options {
 	return Options{
-		Retry:                       Retry{Initial: time.Second, Max: time.Minute, Coefficient: 2, Attempts: 10},
+		Retry:                       Retry{Initial: time.Second, Max: time.Minute, Coefficient: 2, Attempts: 10, LockInitial: 100 * time.Millisecond},
 		StepTimeout:                 15 * time.Minute,
 		IngestTimeout:               2 * time.Hour,
 		TransformTimeout:            time.Hour,
@@ -95,6 +99,9 @@ func New(o Options) *Workflows {
 	if o.Retry.Attempts <= 0 {
 		o.Retry.Attempts = d.Retry.Attempts
 	}
+	if o.Retry.LockInitial <= 0 {
+		o.Retry.LockInitial = min(d.Retry.LockInitial, o.Retry.Initial)
+	}
 	if o.StepTimeout <= 0 {
 		o.StepTimeout = d.StepTimeout
 	}
@@ -117,14 +124,15 @@ func Register(w worker.WorkflowRegistry, wf *Workflows) {
 	w.RegisterWorkflowWithOptions(wf.ReconcileWorkflow, workflow.RegisterOptions{Name: Reconcile})
 }
 
-// step returns ctx with the activity options of a step on taskQueue.
-func (wf *Workflows) step(ctx workflow.Context, taskQueue string, timeout time.Duration) workflow.Context {
+// step returns ctx with the activity options of a step on taskQueue; initial is the first
+// back-off.
+func (wf *Workflows) step(ctx workflow.Context, taskQueue string, timeout, initial time.Duration) workflow.Context {
 	r := wf.opts.Retry
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           taskQueue,
 		StartToCloseTimeout: timeout,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        r.Initial,
+			InitialInterval:        initial,
 			BackoffCoefficient:     r.Coefficient,
 			MaximumInterval:        r.Max,
 			MaximumAttempts:        r.Attempts,
@@ -135,14 +143,16 @@ func (wf *Workflows) step(ctx workflow.Context, taskQueue string, timeout time.D
 
 // call runs activity name on taskQueue and decodes its result into out.
 func (wf *Workflows) call(ctx workflow.Context, taskQueue, name string, in, out any) error {
-	timeout := wf.opts.StepTimeout
+	timeout, initial := wf.opts.StepTimeout, wf.opts.Retry.Initial
 	switch name {
 	case batchapi.IngestBatch:
 		timeout = wf.opts.IngestTimeout
 	case batchapi.RunTransformer:
 		timeout = wf.opts.TransformTimeout
+	case batchapi.ReconcileTables, batchapi.StartBatch:
+		initial = wf.opts.Retry.LockInitial
 	}
-	return workflow.ExecuteActivity(wf.step(ctx, taskQueue, timeout), name, in).Get(ctx, out)
+	return workflow.ExecuteActivity(wf.step(ctx, taskQueue, timeout, initial), name, in).Get(ctx, out)
 }
 
 // model resolves the model version a run works under: the input's, or the newest committed.

@@ -19,8 +19,9 @@ import (
 
 // schedulerFake stands in for the scheduler's own activities.
 type schedulerFake struct {
-	paused   []string
-	notified []string
+	paused    []string
+	notified  []string
+	announced []activities.PublishReconciledInput
 }
 
 func (s *schedulerFake) register(env *testsuite.TestWorkflowEnvironment) {
@@ -35,6 +36,10 @@ func (s *schedulerFake) register(env *testsuite.TestWorkflowEnvironment) {
 		s.paused = append(s.paused, in.Stream+": "+in.Reason)
 		return activities.PauseStreamResult{Paused: true}, nil
 	}, activity.RegisterOptions{Name: activities.PauseStream})
+	env.RegisterActivityWithOptions(func(_ context.Context, in activities.PublishReconciledInput) (activities.PublishReconciledResult, error) {
+		s.announced = append(s.announced, in)
+		return activities.PublishReconciledResult{}, nil
+	}, activity.RegisterOptions{Name: activities.PublishReconciled})
 }
 
 var testOptions = workflows.Options{Retry: workflows.Retry{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond, Attempts: 4}}
@@ -210,14 +215,25 @@ func TestBatchWorkflowPausesAfterFiveFailedAttempts(t *testing.T) {
 
 func TestReconcileWorkflow(t *testing.T) {
 	p := testplatform.New()
-	env, _ := newEnv(t, p)
-	env.ExecuteWorkflow(workflows.Reconcile, workflows.ReconcileInput{Platform: "YellowLive", ModelVersion: 3})
+	env, sf := newEnv(t, p)
+	sched := activities.ScheduleChanges{Created: []string{"Store1"}, Streams: 1}
+	env.ExecuteWorkflow(workflows.Reconcile, workflows.ReconcileInput{Platform: "YellowLive", ModelVersion: 3, ModelDigest: "sha256:three", Schedules: sched})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	// Grants are applied on every reconcile: consumers or approvals can change without views.
-	if diff := cmp.Diff([]string{"ReconcileTables", "ReconcileViews", "ApplyGrants"}, p.Calls()); diff != "" {
+	// Roles first (the owner role must exist before the DDL); grants are applied on every
+	// reconcile: consumers or approvals can change without views.
+	if diff := cmp.Diff([]string{"ApplyGrants", "ReconcileTables", "ReconcileViews", "ApplyGrants"}, p.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	// Then the reconcile is announced with the schedule changes it was given.
+	if len(sf.announced) != 1 {
+		t.Fatalf("PublishReconciled calls = %+v, want one", sf.announced)
+	}
+	a := sf.announced[0]
+	if a.Platform != "YellowLive" || a.ModelVersion != 3 || a.ModelDigest != "sha256:three" || a.Grants == nil ||
+		!cmp.Equal(a.Schedules, sched) {
+		t.Errorf("PublishReconciled input = %+v", a)
 	}
 }
 
