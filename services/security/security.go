@@ -23,6 +23,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/datasurface/datasurface/kit/events"
+	"github.com/datasurface/datasurface/kit/metrics"
 	"github.com/datasurface/datasurface/kit/modelbus"
 	"github.com/datasurface/datasurface/kit/run"
 	"github.com/datasurface/datasurface/kit/server"
@@ -178,9 +179,12 @@ func (s *Service) Handler() securityv1connect.SecurityServiceHandler {
 
 // Register mounts the Connect SecurityService on srv.
 func (s *Service) Register(srv *server.Server) {
-	path, h := securityv1connect.NewSecurityServiceHandler(s.Handler(), connect.WithReadMaxBytes(1<<20))
+	path, h := securityv1connect.NewSecurityServiceHandler(s.Handler(), connect.WithReadMaxBytes(1<<20), connect.WithInterceptors(metrics.ConnectInterceptor()))
 	srv.Handle(securityv1connect.SecurityServiceName, path, h)
 	srv.ReadyWhen(s.Ready)
+	if s.js != nil {
+		srv.ReadyWhen(server.NATSConnected(s.js.Conn()))
+	}
 }
 
 // Ready reports whether Run has started (always ready when the service is used without Run).
@@ -193,8 +197,8 @@ func (s *Service) Ready(context.Context) error {
 	return nil
 }
 
-// Run declares the OPS stream, then consumes ds.model.committed and runs the drift check until
-// ctx ends. It needs Deps.JS.
+// Run declares the OPS stream, then consumes ds.model.committed and ds.batch.*.views.reconciled
+// (batchviews.go) and runs the drift check until ctx ends. It needs Deps.JS.
 func (s *Service) Run(ctx context.Context) error {
 	if s.js == nil {
 		return errors.New("security: Run needs Deps.JS")
@@ -217,7 +221,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.running = true
 	s.mu.Unlock()
 	s.log.InfoContext(ctx, "security started", "durable", s.cfg.Durable, "drift_interval", s.cfg.DriftInterval)
-	comps := []run.Component{commits}
+	comps := []run.Component{commits, s.viewsConsumer()}
 	if s.cfg.DriftInterval > 0 {
 		comps = append(comps, run.Func(s.driftLoop))
 	}

@@ -8,6 +8,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/datasurface/datasurface/kit/metrics/temporalmetrics"
+	"github.com/datasurface/datasurface/kit/server/temporalready"
 	"github.com/datasurface/datasurface/platforms/yellow/batchapi"
 )
 
@@ -33,16 +35,20 @@ func RegisterWorker(r worker.ActivityRegistry, a *Activities) {
 }
 
 // NewTemporalWorker returns a worker on task queue batchapi.TaskQueueSecurity with the
-// activities of a registered; the caller runs it.
+// activities of a registered and recorded (kit/metrics/temporalmetrics, metrics.go); the caller
+// runs it. The worker is a *temporalready.Worker: its Ready method is a readiness check (started,
+// and Temporal reachable) for kit/server's ReadyWhen.
 func NewTemporalWorker(c client.Client, a *Activities, opts worker.Options) worker.Worker {
+	opts.Interceptors = append(opts.Interceptors, temporalmetrics.Interceptor("security"))
 	w := worker.New(c, batchapi.TaskQueueSecurity, opts)
 	RegisterWorker(w, a)
-	return w
+	return temporalready.Wrap(c, batchapi.TaskQueueSecurity, w)
 }
 
 // ApplyGrants is Activities.ApplyGrants with the batchapi structs.
 func (w *Worker) ApplyGrants(ctx context.Context, in batchapi.ApplyGrantsInput) (batchapi.ApplyGrantsResult, error) {
 	res, err := w.a.ApplyGrants(ctx, ApplyGrantsInput{Platform: in.Platform, ModelVersion: in.ModelVersion})
+	observeApply(in.Platform, res, err)
 	return grantsResult(res), TemporalError(err)
 }
 
