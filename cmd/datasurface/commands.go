@@ -26,12 +26,17 @@ type command struct {
 
 // commands lists the top-level subcommands in the order `datasurface -h` shows them.
 var commands = []command{
+	{name: "dev", summary: "run everything locally with the example model, seeded sources and live progress", run: (*cli).dev},
 	{name: "validate", summary: "check a proposed model change (the pull-request gate)", run: (*cli).validate},
 	{name: "push", summary: "propose a model change to modelsvc and wait for the verdict", run: (*cli).push},
 	{name: "model", summary: "model utilities: lint, diff, schema; read API: get, list, deps, versions", run: (*cli).model},
-	{name: "serve", summary: "run control-plane services (modelsvc, validator)", run: (*cli).serve},
+	{name: "serve", summary: "run services in production: modelsvc, validator, scheduler, ingest, merge, security", run: (*cli).serve},
+	{name: "migrate", summary: "apply the control-plane database migrations of every service", run: (*cli).migrate},
+	{name: "healthcheck", summary: "exit 0 when a serve endpoint answers 200 (container health checks)", run: (*cli).healthcheck},
 	{name: "run-batch", summary: "run one batch of a Yellow stream synchronously, without Temporal", run: (*cli).runBatch},
 	{name: "streams", summary: "list, inspect, trigger, pause, resume, backfill ingestion streams", run: (*cli).streams},
+	{name: "batches", summary: "list and inspect the batches of a Yellow platform", run: (*cli).batches},
+	{name: "lag", summary: "show the lag of a Yellow platform's streams and workspaces", run: (*cli).lag},
 	{name: "security", summary: "plan, apply and explain the database access of Yellow platforms", run: (*cli).security},
 	{name: "bench", summary: "measure the performance figures beside their limits", run: (*cli).bench},
 	{name: "version", summary: "print the datasurface version", run: (*cli).version},
@@ -79,7 +84,7 @@ func (c *cli) dispatch(ctx context.Context, prog string, cmds []command, args []
 func writeCommandUsage(w io.Writer, prog string, cmds []command) {
 	fmt.Fprintf(w, "Usage: %s <command> [flags] [arguments]\n\nCommands:\n", prog)
 	for _, cmd := range cmds {
-		fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> -h' for the flags of a command.\n", prog)
 }

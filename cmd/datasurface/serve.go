@@ -52,8 +52,11 @@ type serveConfig struct {
 	LogFormat          string
 	LogLevel           string
 
-	// tokens and webhookSecrets are the contents of the two files.
+	// tokens and webhookSecrets are the contents of the two files (`datasurface dev` sets
+	// tokens directly).
 	tokens, webhookSecrets map[string]string
+	// listening, when set, is called with the server's address once it listens (dev).
+	listening func(addr string)
 }
 
 // readSecrets reads the tokens and webhook secrets files named by the configuration.
@@ -258,7 +261,7 @@ func runServices(ctx context.Context, cfg serveConfig, specs []serviceSpec, log 
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	d.js = js
-	d.models = &busModels{js: js}
+	d.models = newBusModels(js)
 	if slices.ContainsFunc(specs, func(s serviceSpec) bool { return s.temporal }) {
 		tc, err := dialTemporal(ctx, d)
 		if err != nil {
@@ -279,6 +282,13 @@ func runServices(ctx context.Context, cfg serveConfig, specs []serviceSpec, log 
 		comps = append(comps, comp)
 	}
 	comps = append(comps, srv)
+	if cfg.listening != nil {
+		go func() {
+			if addr, err := srv.Addr(ctx); err == nil {
+				cfg.listening(addr)
+			}
+		}()
+	}
 	return kitrun.Group(ctx, comps...)
 }
 
