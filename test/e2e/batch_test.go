@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/datasurface/datasurface/kit/run"
 	"github.com/datasurface/datasurface/kit/server"
 	"github.com/datasurface/datasurface/kit/temporalserver"
-	"github.com/datasurface/datasurface/model/load"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	schedulerv1 "github.com/datasurface/datasurface/proto/gen/datasurface/scheduler/v1"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/scheduler/v1/schedulerv1connect"
@@ -30,7 +28,6 @@ import (
 	"github.com/datasurface/datasurface/services/scheduler"
 	"github.com/datasurface/datasurface/services/security"
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -88,7 +85,7 @@ func TestBatch(t *testing.T) {
 
 	// The scheduler and the activity workers, as `serve --service=scheduler,ingest,merge,security`.
 	secrets := envSecrets{store: ingest.Credentials{LookupEnv: os.LookupEnv, ReadFile: os.ReadFile}}
-	models := &committedModels{js: s.js}
+	models := modelbus.NewReader(s.js)
 	sched, err := scheduler.New(scheduler.Config{MergeDSN: mergeDSN, RetryInitial: 200 * time.Millisecond, RetryMax: time.Second, RetryAttempts: 3},
 		scheduler.Deps{Temporal: tc, JS: s.js, Secrets: secrets, Log: log})
 	if err != nil {
@@ -345,59 +342,6 @@ func (s envSecrets) Resolve(ctx context.Context, store *modelv1.CredentialStore,
 func (s envSecrets) UserPassword(ctx context.Context, store *modelv1.CredentialStore, name string) (string, string, error) {
 	sec, err := s.Resolve(ctx, store, &modelv1.Credential{Name: name, Type: modelv1.CredentialType_CREDENTIAL_TYPE_USER_PASSWORD})
 	return sec.User, sec.Password, err
-}
-
-// committedModels gives committed models for ingest and merge from the MODEL stream and the
-// snapshot store, like serve's busModels, simplified: a version without a digest must be the
-// newest committed one (the test commits one model).
-type committedModels struct {
-	js jetstream.JetStream
-
-	mu    sync.Mutex
-	cache map[string]*modelv1.Model
-}
-
-func (c *committedModels) Model(ctx context.Context, v int64, digest string) (*modelv1.Model, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if digest == "" {
-		st, err := modelbus.DeclareStream(ctx, c.js)
-		if err != nil {
-			return nil, err
-		}
-		last, err := modelbus.LastCommitted(ctx, st)
-		if err != nil {
-			return nil, err
-		}
-		if last == nil || last.Event.GetVersion() != v {
-			return nil, fmt.Errorf("model version %d is not the newest committed", v)
-		}
-		digest = last.Event.GetDigest()
-	}
-	if m, ok := c.cache[digest]; ok {
-		return m, nil
-	}
-	snaps, err := modelbus.OpenSnapshots(ctx, c.js)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := snaps.Get(ctx, digest)
-	if err != nil {
-		return nil, fmt.Errorf("model version %d: %w", v, err)
-	}
-	files := make([]load.File, 0, len(snap.GetFiles()))
-	for _, f := range snap.GetFiles() {
-		files = append(files, load.File{Path: f.GetPath(), Content: f.GetContent()})
-	}
-	res, err := load.Files(files, load.Options{Lenient: true})
-	if err != nil {
-		return nil, fmt.Errorf("load model version %d: %w", v, err)
-	}
-	if c.cache == nil {
-		c.cache = map[string]*modelv1.Model{}
-	}
-	c.cache[digest] = res.Model
-	return res.Model, nil
 }
 
 // tworker runs a Temporal worker until ctx ends, as serve's temporalWorker.
