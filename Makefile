@@ -32,13 +32,13 @@ FUZZPKG  ?= ./model/load
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} \
 		/^##@/ {printf "\n%s\n", substr($$0, 5)} \
-		/^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+		/^[a-zA-Z_-]+:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Variables: FUZZTIME=$(FUZZTIME) FUZZ=$(FUZZ) FUZZPKG=$(FUZZPKG)"
 
 .PHONY: run
-run: ## Lint the example model (will become `datasurface dev`).
-	go run ./cmd/datasurface model lint examples/acme
+run: $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) ## Run everything locally: `datasurface dev` (ARGS="--reset" etc.).
+	go run ./cmd/datasurface dev $(ARGS)
 
 .PHONY: test
 test: $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.minio-$(MINIO_VERSION) ## Run every test of every module (what CI runs).
@@ -92,6 +92,16 @@ bench: ## Print each performance figure beside its limit, then run the Go benchm
 .PHONY: fuzz
 fuzz: ## Fuzz the model loader for FUZZTIME (default 30s).
 	go test -run '^$$' -fuzz '^$(FUZZ)$$' -fuzztime $(FUZZTIME) $(FUZZPKG)
+
+##@ Deploy
+
+.PHONY: deploy-check
+deploy-check: build ## Check deploy/ offline: kustomize build, strict Kubernetes decoding, Compose schema, Dockerfile.
+	DEPLOYCHECK_DATASURFACE=$(BIN)/datasurface go test -count=1 ./tools/deploycheck/...
+
+.PHONY: docker-image
+docker-image: ## Build the datasurface image (needs a Docker engine; docs/deploy.md).
+	docker build -f deploy/docker/Dockerfile -t datasurface:$$(cat VERSION) --build-arg VERSION=$$(cat VERSION) .
 
 ##@ Tools
 
