@@ -85,8 +85,8 @@ workspace: ## Regenerate go.work and add missing sibling require/replace lines.
 ##@ Performance
 
 .PHONY: bench
-bench: ## Print each performance figure beside its limit, then run the Go benchmarks once.
-	go run ./cmd/datasurface bench
+bench: $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) ## Print each performance figure beside its limit (all suites), then run the Go benchmarks once.
+	go run ./cmd/datasurface bench --suite all
 	go test -count=1 -run '^$$' -bench . -benchtime 1x -benchmem ./model/... ./platforms/yellow/...
 
 .PHONY: fuzz
