@@ -69,20 +69,22 @@ func watchBus(nc *nats.Conn, p *devPrinter) ([]*nats.Subscription, error) {
 		if proto.Unmarshal(m.Data, ev) != nil {
 			return
 		}
-		var errs, warns int
+		var errs, warns, infos int
 		for _, pr := range ev.GetReport().GetProblems() {
 			switch severityOf(pr.GetSeverity()).String() {
 			case "ERROR":
 				errs++
 			case "WARNING":
 				warns++
+			default:
+				infos++
 			}
 		}
 		verdict := "REJECTED"
 		if ev.GetAccepted() {
 			verdict = "ACCEPTED"
 		}
-		p.event("verdict", "proposal %s %s (%d errors, %d warnings, %d problems)", ev.GetProposalId(), verdict, errs, warns, len(ev.GetReport().GetProblems()))
+		p.event("verdict", "proposal %s %s (%d errors, %d warnings, %d info)", ev.GetProposalId(), verdict, errs, warns, infos)
 	}); err != nil {
 		return subs, err
 	}
