@@ -32,10 +32,13 @@ Plans, applies and explains the roles, memberships and grants of Yellow platform
 (spec/security.md). With --server the security service does the work (SecurityService); with
 --model the model in DIR is linted and the command talks to the merge database itself, as the
 platform's securityCredential login resolved from the environment (<NAME>_USER, <NAME>_PASSWORD;
-file stores are read from disk) or as --dsn. Plans print one action per line: "+" for a change,
-"-" for a destructive one, "!" for a warning, "x" for an error.
+file stores are read from disk) or as --dsn. The platform's mergeCredential must resolve the same
+way (its user becomes a member of the owner role; without it nothing is applied); transformer
+secrets are read from the store, or generated into it when it is a file store. Plans print one
+action per line: "+" for a change, "-" for a destructive one, "!" for a warning, "x" for an error.
 
-Exit codes: 0 done (plan: no errors); 1 the plan has errors (nothing applied); 2 cannot run.`
+Exit codes: 0 done (plan: no errors); 1 the plan has errors or a credential cannot be resolved
+(nothing applied); 2 cannot run.`
 
 // securityEnvFlags have an environment fallback (DATASURFACE_SERVER, DATASURFACE_DSN).
 var securityEnvFlags = []string{"server", "dsn"}

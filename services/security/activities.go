@@ -41,7 +41,9 @@ type ApplyGrantsResult struct {
 }
 
 // Error is an activity error; Permanent errors cannot be fixed by retrying the same input (a
-// plan error such as a name held by an unmanaged role, an unknown platform or model version).
+// plan error such as a name held by an unmanaged role or an unresolvable mergeCredential, a
+// security or generated transformer credential the service cannot read or write, an unknown
+// platform or model version).
 type Error struct {
 	Activity  string
 	Permanent bool
@@ -81,10 +83,7 @@ func (a *Activities) apply(ctx context.Context, name string, in ApplyGrantsInput
 		out = summarise(res.Plan)
 	}
 	if err != nil {
-		var pe *reconcile.PlanError
-		var de *reconcile.DigestError
-		permanent := errors.As(err, &pe) || errors.As(err, &de) || errors.Is(err, engine.ErrNotFound)
-		return out, &Error{Activity: name, Permanent: permanent, Err: err}
+		return out, &Error{Activity: name, Permanent: permanentApply(err), Err: err}
 	}
 	return out, nil
 }
@@ -102,4 +101,14 @@ func summarise(p *plan.Plan) ApplyGrantsResult {
 		out.Applied = append(out.Applied, s)
 	}
 	return out
+}
+
+// permanentApply reports whether an apply error cannot be fixed by retrying the same input: a
+// plan error (which includes an unresolvable mergeCredential), a stale digest, a credential
+// the service cannot resolve or store, an unknown platform or model version.
+func permanentApply(err error) bool {
+	var pe *reconcile.PlanError
+	var de *reconcile.DigestError
+	var ce *engine.CredentialError
+	return errors.As(err, &pe) || errors.As(err, &de) || errors.As(err, &ce) || errors.Is(err, engine.ErrNotFound)
 }

@@ -2,7 +2,6 @@ package security
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -51,8 +50,7 @@ func (s *Service) onViewsReconciled(ctx context.Context, e events.Event) error {
 		return nil
 	}
 	res, err := s.engine.Apply(ctx, d, mv.Number, reconcile.Options{})
-	var pe *reconcile.PlanError
-	if errors.As(err, &pe) {
+	if permanentApply(err) {
 		// Retrying cannot fix the plan; the next version or a drift check will.
 		s.log.WarnContext(ctx, "grants after views reconciled not applied", "platform", d, "version", mv.Number, "err", err)
 		return nil

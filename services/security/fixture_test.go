@@ -266,3 +266,17 @@ func (e *expectations) allowed(principal string, r securitytest.Relation) bool {
 	}
 	return e.readerTables[r.QName()] && slices.Contains(e.readerMembers, principal)
 }
+
+// writeAllowed says whether principal may write r according to the model: a transformer its
+// own output tables, a merge login (its platform's owner) its platform's tables.
+func (e *expectations) writeAllowed(principal string, r securitytest.Relation) bool {
+	if r.Kind != "v" && e.outputs[r.Schema] == principal {
+		return true
+	}
+	for prefix, login := range e.loginSchemas {
+		if login == principal && (r.Schema == prefix || strings.HasPrefix(r.Schema, prefix+"_")) {
+			return true
+		}
+	}
+	return false
+}

@@ -54,6 +54,27 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	t.Logf("access matrix: %d principals × %d relations (%v) = %d checks, %d granted", len(principals), len(rels), kinds, checked, granted)
 
+	// Writes: only a transformer, on its own output tables, and a merge login (as its platform's
+	// owner), on its platform's objects, may INSERT, UPDATE, DELETE or TRUNCATE (security.md §1).
+	writers := 0
+	for _, p := range principals {
+		for _, r := range rels {
+			var can bool
+			if err := f.env.Admin.QueryRow(context.Background(), `SELECT pg_catalog.has_table_privilege($1::name, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $2 AND c.relname = $3`,
+				p, r.Schema, r.Name).Scan(&can); err != nil {
+				t.Fatal(err)
+			}
+			if want := exp.writeAllowed(p, r); can != want {
+				t.Errorf("%s on %s %s: may write=%v, model grants=%v", p, relKind(r), r.QName(), can, want)
+			}
+			if can {
+				writers++
+			}
+		}
+	}
+	t.Logf("write matrix: %d principal × relation pairs may write", writers)
+
 	// Masked columns are NULL (security.md §5), in live and full views and for transformers.
 	maskedCases := []struct {
 		who, platform, workspace, dsg, store, dataset string

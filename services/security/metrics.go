@@ -1,6 +1,8 @@
 package security
 
 import (
+	"strconv"
+
 	"github.com/datasurface/datasurface/kit/metrics"
 )
 
@@ -13,7 +15,15 @@ var (
 	grantActions = metrics.Counter("grant_actions_total",
 		"Role and grant actions applied by ApplyGrants, by platform and kind (all, destructive).",
 		"platform", "kind")
+	grantFailures = metrics.Counter("grant_apply_failures_total",
+		"Failed applies of a platform's access (activities, RPCs, commit and views consumers, drift checks), by platform and whether retrying the same input can fix them (permanent: true for plan errors such as an unresolvable merge credential, credentials that cannot be resolved or stored, stale digests).",
+		"platform", "permanent")
 )
+
+// observeFailure records a failed apply of platform (the engine's OnFailed hook).
+func observeFailure(platform string, err error) {
+	grantFailures.WithLabelValues(platform, strconv.FormatBool(permanentApply(err))).Inc()
+}
 
 // observeApply records an ApplyGrants result (Prepare, which applies nothing, is not recorded).
 func observeApply(platform string, res ApplyGrantsResult, err error) {

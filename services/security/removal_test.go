@@ -181,3 +181,30 @@ func TestRemovalRevokes(t *testing.T) {
 	}
 	f.requireEmpty(platForensic)
 }
+
+// TestPrepareIsNonDestructive: Prepare (before the merge service reconciles views) grants a new
+// consumer but revokes nothing; ApplyGrants afterwards revokes the removed one; then the plan
+// is empty.
+func TestPrepareIsNonDestructive(t *testing.T) {
+	f := newFixture(t, loadAcme(t), security.Config{}, security.Deps{})
+	f.converge(platForensic, platLive)
+	m := f.model()
+	workspace(m, "SalesAnalytics").Access.Consumers = []string{"outsider"}
+	f.models.Add(m)
+	res, err := f.svc.Activities().Prepare(context.Background(), security.ApplyGrantsInput{Platform: platLive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"grant_membership role yellowlive_ws_salesanalytics outsider"}, res.Applied); diff != "" {
+		t.Errorf("Prepare applied (-want +got):\n%s", diff)
+	}
+	members := f.members("yellowlive_ws_salesanalytics")
+	if !slices.Contains(members, "bi_reader") || !slices.Contains(members, "outsider") {
+		t.Errorf("members after Prepare: %v", members)
+	}
+	res = f.apply(platLive)
+	if diff := cmp.Diff([]string{"revoke_membership role yellowlive_ws_salesanalytics bi_reader"}, res.Applied); diff != "" {
+		t.Errorf("ApplyGrants applied (-want +got):\n%s", diff)
+	}
+	f.requireEmpty(platLive)
+}

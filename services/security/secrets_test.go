@@ -2,6 +2,7 @@ package security_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,10 +10,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/datasurface/datasurface/kit/natsserver"
+	"github.com/datasurface/datasurface/kit/opsbus"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/services/security"
 	"github.com/datasurface/datasurface/services/security/internal/scram"
+	"github.com/datasurface/datasurface/services/security/internal/securitytest"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // fileStore switches every PSP of m to a file credential store under root and writes the merge
@@ -69,6 +76,20 @@ func TestTransformerSecrets(t *testing.T) {
 	if !slices.Contains(ops(p), "create_role "+dtRole) {
 		t.Fatalf("plan does not create the transformer role: %v %v", ops(p), p.GetWarnings())
 	}
+	// The first apply — the one that generates the secret — runs in a service that publishes
+	// its audit events, so they can be searched for the secret.
+	js := startJetStream(t)
+	audited, err := security.New(security.Config{DSN: f.env.DSNAs(secLogin), Instance: "secrets-test", DriftInterval: -1}, security.Deps{
+		JS: js, Models: f.models, Secrets: security.CredentialStores(securitytest.EnvLookup(f.vars)),
+		Log: slog.New(slog.NewTextHandler(f.logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(audited.Close)
+	if _, err := audited.Activities().ApplyGrants(t.Context(), security.ApplyGrantsInput{Platform: platLive}); err != nil {
+		t.Fatal(err)
+	}
 	f.converge(platForensic, platLive)
 
 	dir := filepath.Join(root, "YELLOWLIVE_DT_CUSTOMERTOTALS")
@@ -101,12 +122,47 @@ func TestTransformerSecrets(t *testing.T) {
 	f.checkVerifier(dtRole, rotated)
 	f.requireEmpty(platLive)
 
+	events := opsMessages(t, js, "ds.security.>")
+	if len(events) == 0 {
+		t.Fatal("no audit events")
+	}
+	model, err := proto.Marshal(f.model())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, secret := range []string{password, rotated} {
-		js, _ := protojson.Marshal(p)
-		if strings.Contains(string(js), secret) || strings.Contains(f.logs.String(), secret) {
+		pj, _ := protojson.Marshal(p)
+		if strings.Contains(string(pj), secret) || strings.Contains(f.logs.String(), secret) {
 			t.Error("a password appears in a plan or a log line")
 		}
+		if strings.Contains(string(model), secret) {
+			t.Error("a password appears in the model")
+		}
+		for _, m := range events {
+			if strings.Contains(string(m.Data), secret) || strings.Contains(string(m.Data), "SCRAM-SHA-256") {
+				t.Errorf("event %s carries a secret", m.Subject)
+			}
+		}
 	}
+}
+
+// startJetStream starts an in-process JetStream server with the OPS stream declared.
+func startJetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	ns := natsserver.StartForTest(t)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := opsbus.DeclareStream(t.Context(), js); err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // TestReadOnlyStoreWithoutSecret: the env store cannot take a generated secret; the transformer
@@ -116,14 +172,22 @@ func TestReadOnlyStoreWithoutSecret(t *testing.T) {
 	delete(f.vars, "YELLOWLIVE_DT_CUSTOMERTOTALS_USER")
 	delete(f.vars, "YELLOWLIVE_DT_CUSTOMERTOTALS_PASSWORD")
 	p := f.plan(platLive)
-	if !slices.ContainsFunc(p.GetWarnings(), func(w string) bool {
-		return strings.Contains(w, "YELLOWLIVE_DT_CUSTOMERTOTALS is missing from the read-only credential store")
-	}) {
+	const want = "transformer credential YELLOWLIVE_DT_CUSTOMERTOTALS is missing from the read-only env credential store, which the security service cannot write a generated password to: pre-create it (set YELLOWLIVE_DT_CUSTOMERTOTALS_USER and YELLOWLIVE_DT_CUSTOMERTOTALS_PASSWORD"
+	if !slices.ContainsFunc(p.GetWarnings(), func(w string) bool { return strings.Contains(w, want) }) {
 		t.Errorf("warnings: %v", p.GetWarnings())
 	}
 	res := f.apply(platLive)
 	if res.Actions == 0 || f.roleExists(dtRole) {
 		t.Errorf("apply: %d actions, transformer role exists %v", res.Actions, f.roleExists(dtRole))
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, want) }) {
+		t.Errorf("the activity result does not carry the warning: %v", res.Warnings)
+	}
+	// Not silent: every apply logs it at ERROR level.
+	if !slices.ContainsFunc(strings.Split(f.logs.String(), "\n"), func(l string) bool {
+		return strings.Contains(l, "level=ERROR") && strings.Contains(l, "transformer login not applied") && strings.Contains(l, "pre-create it")
+	}) {
+		t.Errorf("no ERROR log line for the held transformer login:\n%s", f.logs.String())
 	}
 	if !f.roleExists("yellowlive_ws_customertotals") {
 		t.Error("the workspace role of the transformer workspace was not created")
@@ -136,4 +200,15 @@ func TestReadOnlyStoreWithoutSecret(t *testing.T) {
 	if strings.Contains(f.logs.String(), knownPassword) {
 		t.Error("the password appears in a log line")
 	}
+
+	// A secret whose user is not the role's name is not applied: the role is held as it is.
+	f.vars["YELLOWLIVE_DT_CUSTOMERTOTALS_USER"] = "someone_else"
+	f.vars["YELLOWLIVE_DT_CUSTOMERTOTALS_PASSWORD"] = "Another" + knownPassword
+	p = f.plan(platLive)
+	if len(p.GetActions()) != 0 || !slices.Contains(p.GetWarnings(),
+		`transformer credential YELLOWLIVE_DT_CUSTOMERTOTALS has user "someone_else", but it must be "`+dtRole+`"; role "`+dtRole+`" is left as it is`) {
+		t.Errorf("wrong user: actions %v, warnings %v", ops(p), p.GetWarnings())
+	}
+	f.apply(platLive)
+	f.checkVerifier(dtRole, knownPassword)
 }

@@ -164,7 +164,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s.engine = &engine.Engine{
 		Models: models, Secrets: deps.Secrets, DSN: cfg.DSN, MaxConns: cfg.MaxConns, Log: s.log, Now: deps.Now,
-		Audit: &audit.Publisher{JS: deps.JS, Instance: cfg.Instance, Log: s.log},
+		Audit: &audit.Publisher{JS: deps.JS, Instance: cfg.Instance, Log: s.log}, OnFailed: observeFailure,
 	}
 	return s, nil
 }
@@ -221,7 +221,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.running = true
 	s.mu.Unlock()
 	s.log.InfoContext(ctx, "security started", "durable", s.cfg.Durable, "drift_interval", s.cfg.DriftInterval)
-	comps := []run.Component{commits, s.viewsConsumer()}
+	comps := []run.Component{commits, s.viewsConsumer(), run.Func(s.preflight)}
 	if s.cfg.DriftInterval > 0 {
 		comps = append(comps, run.Func(s.driftLoop))
 	}
@@ -277,9 +277,9 @@ func (s *Service) onCommitted(ctx context.Context, e events.Event) error {
 	var errs []error
 	for _, d := range s.platforms(mv) {
 		if _, err := s.engine.Apply(ctx, d, mv.Number, reconcile.Options{}); err != nil {
-			var pe *reconcile.PlanError
-			if errors.As(err, &pe) {
-				// Retrying the same version cannot fix the plan; the next version or a drift
+			if permanentApply(err) {
+				// Retrying the same version cannot fix the plan or the credential (the engine
+				// logged the error and published apply.failed); the next version or a drift
 				// check will.
 				continue
 			}
@@ -291,6 +291,27 @@ func (s *Service) onCommitted(ctx context.Context, e events.Event) error {
 		s.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// preflight checks, once at start, that the credentials of every platform this instance
+// manages in the newest committed model can be resolved, and logs each that cannot at ERROR
+// level with the credential's name (an apply of that platform would fail with the same error);
+// then it waits for ctx. Readiness is deliberately not tied to it: the service still serves
+// every other platform, ExplainAccess and ListGrants, and an orchestrator restarting or
+// unrouting the process would not fix a missing secret.
+func (s *Service) preflight(ctx context.Context) error {
+	mv, err := s.engine.Model(ctx, 0)
+	if err == nil {
+		for _, d := range s.platforms(mv) {
+			for _, cerr := range s.engine.CheckCredentials(ctx, mv, d) {
+				s.log.ErrorContext(ctx, "credential of a managed platform cannot be resolved; its applies fail until it can", "platform", d, "model_version", mv.Number, "err", cerr)
+			}
+		}
+	} else if !errors.Is(err, engine.ErrNotFound) && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "credential check at start skipped: no committed model", "err", err)
+	}
+	<-ctx.Done()
+	return nil
 }
 
 func (s *Service) driftLoop(ctx context.Context) error {

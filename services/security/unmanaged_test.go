@@ -162,3 +162,56 @@ func TestUnmarkedNameClash(t *testing.T) {
 		t.Errorf("error type %T", err)
 	}
 }
+
+// TestConsumerEdgeCases: a consumer role that does not exist yet is skipped with a warning and
+// granted by the first reconcile after it appears; a superuser consumer is a warning; a removed
+// workspace whose role owns an object the service does not manage is a plan error — its role is
+// never dropped by force and the apply changes nothing.
+func TestConsumerEdgeCases(t *testing.T) {
+	f := newFixture(t, loadAcme(t), security.Config{}, security.Deps{})
+	f.converge(platForensic, platLive)
+
+	m := f.model()
+	workspace(m, "SalesAnalytics").Access.Consumers = []string{"bi_reader", "late_consumer", "super_consumer"}
+	f.models.Add(m)
+	f.env.CreateRole("super_consumer", "LOGIN SUPERUSER")
+	p := f.plan(platLive)
+	for _, w := range []string{
+		`consumer "late_consumer" of SalesAnalytics does not exist; membership skipped`,
+		`consumer "super_consumer" of SalesAnalytics is a superuser or has BYPASSRLS: it sees everything anyway`,
+	} {
+		if !slices.Contains(p.GetWarnings(), w) {
+			t.Errorf("no warning %q in %v", w, p.GetWarnings())
+		}
+	}
+	f.apply(platLive)
+	f.requireEmpty(platLive)
+	f.env.CreateRole("late_consumer", "LOGIN")
+	if diff := cmp.Diff([]string{"grant_membership yellowlive_ws_salesanalytics late_consumer"}, ops(f.plan(platLive))); diff != "" {
+		t.Errorf("plan once the consumer exists (-want +got):\n%s", diff)
+	}
+	f.apply(platLive)
+	orders := naming.LiveView(platLive, "SalesAnalytics", "main", "SalesDB", "orders")
+	if !f.hasSelect("late_consumer", orders) {
+		t.Error("the late consumer cannot read its view")
+	}
+
+	// A removed workspace whose role owns something unmanaged.
+	f.env.Exec(`CREATE TABLE public.blocker (x int)`, `ALTER TABLE public.blocker OWNER TO yellowlive_ws_paymentsops`)
+	defer f.env.Exec(`DROP TABLE public.blocker`)
+	m = f.model()
+	setStatus(m, "PaymentsOps", "ops", platLive, modelv1.AssignmentStatus_ASSIGNMENT_STATUS_DECOMMISSIONED)
+	f.models.Add(m)
+	p = f.plan(platLive)
+	if !slices.ContainsFunc(p.GetErrors(), func(e string) bool {
+		return e == `role "yellowlive_ws_paymentsops" is no longer desired but cannot be dropped: it owns table public.blocker`
+	}) {
+		t.Errorf("plan errors: %v", p.GetErrors())
+	}
+	if _, err := f.svc.Activities().ApplyGrants(t.Context(), security.ApplyGrantsInput{Platform: platLive}); !security.IsPermanent(err) {
+		t.Errorf("apply with a blocked drop: %v", err)
+	}
+	if !f.roleExists("yellowlive_ws_paymentsops") || !slices.Contains(f.members("yellowlive_ws_paymentsops"), "payments_ops") {
+		t.Error("the failed apply changed the blocked workspace's role or membership")
+	}
+}

@@ -464,7 +464,9 @@ func (l *Live) readSecrets(ctx context.Context, tx pgx.Tx, q Query) error {
 	return nil
 }
 
-const shdependSQL = `SELECT r.rolname::text, d.dbid, d.classid::pg_catalog.regclass::text, d.objid, d.deptype::text
+const shdependSQL = `SELECT r.rolname::text, d.dbid, d.classid::pg_catalog.regclass::text, d.objid, d.deptype::text,
+  CASE WHEN d.dbid = 0 OR d.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+    THEN coalesce(pg_catalog.pg_describe_object(d.classid, d.objid, 0), '') ELSE '' END
 FROM pg_catalog.pg_shdepend d JOIN pg_catalog.pg_roles r ON r.oid = d.refobjid
 WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.refobjid = ANY($1::oid[])
 ORDER BY 1, 2, 3, 4`
@@ -514,14 +516,16 @@ func (l *Live) readRoleBlockers(ctx context.Context, tx pgx.Tx, q Query) error {
 		return fmt.Errorf("read role dependencies: %w", err)
 	}
 	var (
-		role, class, deptype string
-		dbid, objid          uint32
+		role, class, deptype, desc string
+		dbid, objid                uint32
 	)
-	_, err = pgx.ForEachRow(rows, []any{&role, &dbid, &class, &objid, &deptype}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&role, &dbid, &class, &objid, &deptype, &desc}, func() error {
 		var what string
 		switch {
+		case deptype == "o" && desc != "":
+			what = "owns " + desc
 		case deptype == "o":
-			what = fmt.Sprintf("owns %s %d", class, objid)
+			what = fmt.Sprintf("owns %s %d in database %d", class, objid, dbid)
 		case dbid != 0 && dbid != l.DatabaseOID:
 			what = fmt.Sprintf("has privileges or policies in another database (%s %d in database %d)", class, objid, dbid)
 		case deptype != "a":
@@ -530,6 +534,8 @@ func (l *Live) readRoleBlockers(ctx context.Context, tx pgx.Tx, q Query) error {
 		case class == "pg_class" && managedRel[objid]:
 		case class == "pg_namespace" && managedNsp[objid]:
 		case class == "pg_default_acl" && managedDefACL[objid]:
+		case desc != "":
+			what = "has privileges on an object the platform does not manage (" + desc + ")"
 		default:
 			what = fmt.Sprintf("has privileges on an object the platform does not manage (%s %d)", class, objid)
 		}

@@ -68,8 +68,10 @@ type Role struct {
 	// Secret is the login's secret; nil when secrets were not resolved (explain).
 	Secret *Secret
 	// Hold keeps the role as it is: its secret is unavailable, so it is neither created nor
-	// altered nor dropped (a plan warning says why).
-	Hold bool
+	// altered nor dropped (a plan warning says why; HoldReason is that warning, which the
+	// engine also logs at ERROR level on every apply).
+	Hold       bool
+	HoldReason string
 }
 
 // Secret is a transformer login's secret as the store holds it.
@@ -218,6 +220,11 @@ type TransformerSecret struct {
 	Found    bool
 	// Writable: the store accepts generated secrets.
 	Writable bool
+	// ReadOnly: the store cannot take generated secrets (env); StoreKind and Where tell the
+	// operator where to pre-create the credential ("env", "set N_USER and N_PASSWORD").
+	ReadOnly  bool
+	StoreKind string
+	Where     string
 }
 
 // Credentials resolves what the desired state needs from the credential stores. Errors other
@@ -312,8 +319,12 @@ func (b *builder) build() {
 	platformSchema := Schema{Name: o.PlatformSchema, Kind: SchemaPlatform, Comment: SchemaComment(SchemaPlatform, d, "")}
 
 	if b.creds != nil {
+		// The merge login must be a member of the owner role before the merge service can
+		// create anything in the platform's schemas (security.md §4.1), so an unresolvable
+		// merge credential fails the platform's plan instead of leaving the merge service to
+		// meet "permission denied" on every retry.
 		if login, err := b.creds.MergeLogin(d); err != nil {
-			b.warnf("merge login of platform '%s' cannot be resolved (%v); it is not made a member of %q", d, err, o.Owner)
+			b.errorf("%v; the merge login must be made a member of %q before the merge service can create the platform's tables, so nothing is applied: give the security service the platform's mergeCredential (only its user is used)", err, o.Owner)
 		} else if b.checkLogin("merge login", login) {
 			o.Memberships = append(o.Memberships, Membership{Role: o.Owner, Member: login, Kind: MemberMerge, Reason: "merge login of " + d})
 		}
@@ -442,22 +453,32 @@ func (b *builder) workspace(w *Workspace) {
 	o.Memberships = append(o.Memberships, Membership{Role: w.Role, Member: r.Name, Kind: MemberTransformer, Workspace: w.Name, Reason: "transformer login of " + w.Name})
 }
 
+// transformerSecret resolves the secret of transformer login r. A secret that is unavailable —
+// unreadable, naming another user, or absent from a store the service cannot write (env) —
+// holds the role (neither created nor altered nor dropped) with a warning that tells the
+// operator what to do; the rest of the platform is still applied, so consumer grants and
+// revocations never wait for one transformer's secret.
 func (b *builder) transformerSecret(r *Role) {
 	s, err := b.creds.Transformer(b.out.Platform, r.Credential)
+	hold := func(format string, args ...any) {
+		r.Hold = true
+		r.HoldReason = fmt.Sprintf(format, args...)
+		b.out.Warnings = append(b.out.Warnings, r.HoldReason)
+	}
 	switch {
 	case err != nil:
-		b.warnf("transformer credential %s cannot be resolved (%v); role %q is left as it is", r.Credential, err, r.Name)
-		r.Hold = true
+		hold("transformer credential %s cannot be resolved (%v); role %q is left as it is", r.Credential, err, r.Name)
 	case s.Found && s.User != r.Name:
-		b.warnf("transformer credential %s has user %q, but it must be %q; role %q is left as it is", r.Credential, s.User, r.Name, r.Name)
-		r.Hold = true
+		hold("transformer credential %s has user %q, but it must be %q; role %q is left as it is", r.Credential, s.User, r.Name, r.Name)
 	case s.Found:
 		r.Secret = &Secret{User: s.User, Password: s.Password, Fingerprint: scram.Fingerprint(s.User, s.Password)}
 	case s.Writable:
 		r.Secret = &Secret{User: r.Name, Generate: true}
+	case s.ReadOnly:
+		hold("transformer credential %s is missing from the read-only %s credential store, which the security service cannot write a generated password to: pre-create it (%s) with user %q and a random password of at least 32 characters; role %q is left as it is until then",
+			r.Credential, s.StoreKind, s.Where, r.Name, r.Name)
 	default:
-		b.warnf("transformer credential %s is missing from the read-only credential store (set %s_USER=%s and %s_PASSWORD); role %q is left as it is", r.Credential, r.Credential, r.Name, r.Credential, r.Name)
-		r.Hold = true
+		hold("transformer credential %s is missing from the credential store; role %q is left as it is", r.Credential, r.Name)
 	}
 }
 

@@ -57,6 +57,8 @@ type Engine struct {
 	Audit    *audit.Publisher
 	Log      *slog.Logger
 	Now      func() time.Time
+	// OnFailed, when set, is called for every failed apply (metrics).
+	OnFailed func(platform string, err error)
 
 	mu    sync.Mutex
 	pools map[string]*pgxpool.Pool
@@ -125,22 +127,75 @@ type creds struct {
 func (c creds) MergeLogin(p string) (string, error) {
 	y := c.x.Yellow(p)
 	if y == nil || y.GetMergeCredential() == nil {
-		return "", fmt.Errorf("platform %s has no merge credential", p)
+		return "", fmt.Errorf("platform '%s' has no mergeCredential", p)
 	}
-	u, _, err := c.s.UserPassword(c.ctx, c.x.PlatformPSP[p].GetCredentialStore(), y.GetMergeCredential().GetName())
-	return u, err
+	name := y.GetMergeCredential().GetName()
+	u, _, err := c.s.UserPassword(c.ctx, c.x.PlatformPSP[p].GetCredentialStore(), name)
+	if err != nil {
+		return "", &CredentialError{Platform: p, Role: "mergeCredential", Credential: name, Err: err}
+	}
+	return u, nil
 }
+
+// CredentialError is a credential of a platform the security service cannot resolve (or, for a
+// generated transformer secret, cannot store). It never holds a secret.
+type CredentialError struct {
+	Platform string
+	// Role says what the credential is for: "mergeCredential", "securityCredential" or
+	// "transformer login <role>".
+	Role       string
+	Credential string
+	// Stored is set when the credential could not be written (a generated secret).
+	Stored bool
+	Err    error
+}
+
+func (e *CredentialError) Error() string {
+	verb := "resolved"
+	if e.Stored {
+		verb = "stored"
+	}
+	return fmt.Sprintf("platform '%s': %s %s cannot be %s: %v", e.Platform, e.Role, e.Credential, verb, e.Err)
+}
+
+func (e *CredentialError) Unwrap() error { return e.Err }
 
 func (c creds) Transformer(d, name string) (desired.TransformerSecret, error) {
 	store := c.x.PlatformPSP[d].GetCredentialStore()
 	u, p, err := c.s.UserPassword(c.ctx, store, name)
 	if errors.Is(err, secretstore.ErrNotFound) {
-		return desired.TransformerSecret{Writable: secretstore.Writable(store)}, nil
+		kind, where := secretstore.Where(store, name)
+		w := secretstore.Writable(store)
+		return desired.TransformerSecret{Writable: w, ReadOnly: !w, StoreKind: kind, Where: where}, nil
 	}
 	if err != nil {
 		return desired.TransformerSecret{}, err
 	}
 	return desired.TransformerSecret{User: u, Password: p, Found: true}, nil
+}
+
+// CheckCredentials resolves the credentials every apply of platform d of mv needs first — the
+// securityCredential (unless Engine.DSN replaces it) and the mergeCredential — without
+// connecting anywhere, and returns a *CredentialError for each that cannot be resolved.
+func (e *Engine) CheckCredentials(ctx context.Context, mv *modelsrc.Version, d string) []error {
+	if e.Secrets == nil {
+		return []error{errors.New("no credential store access configured")}
+	}
+	x := index.New(mv.Model)
+	y := x.Yellow(d)
+	if y == nil {
+		return []error{fmt.Errorf("platform %q: %w", d, ErrNotFound)}
+	}
+	var errs []error
+	if sc := y.GetSecurityCredential(); sc != nil && e.DSN == "" {
+		if _, _, err := e.Secrets.UserPassword(ctx, x.PlatformPSP[d].GetCredentialStore(), sc.GetName()); err != nil {
+			errs = append(errs, &CredentialError{Platform: d, Role: "securityCredential", Credential: sc.GetName(), Err: err})
+		}
+	}
+	if _, err := (creds{ctx: ctx, s: e.Secrets, x: x}).MergeLogin(d); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // Desired builds the desired state of platform d of mv.
@@ -174,7 +229,7 @@ func (e *Engine) DB(ctx context.Context, mv *modelsrc.Version, d string) (*pgxpo
 		}
 		user, password, err := e.Secrets.UserPassword(ctx, x.PlatformPSP[d].GetCredentialStore(), y.GetSecurityCredential().GetName())
 		if err != nil {
-			return nil, fmt.Errorf("platform %s: security credential %s: %w", d, y.GetSecurityCredential().GetName(), err)
+			return nil, &CredentialError{Platform: d, Role: "securityCredential", Credential: y.GetSecurityCredential().GetName(), Err: err}
 		}
 		port := h.GetPort()
 		if port == 0 {
@@ -236,6 +291,9 @@ type ApplyResult struct {
 	Plan  *plan.Plan
 	Start time.Time
 	End   time.Time
+	// Held are the reasons of the transformer logins left as they are because their secret is
+	// unavailable (also among the plan's warnings).
+	Held []string
 }
 
 // Apply applies the plan of platform d for model version v and publishes the audit events.
@@ -266,6 +324,11 @@ func (e *Engine) Apply(ctx context.Context, d string, v int64, o reconcile.Optio
 	if len(res.Plan.Actions) > 0 {
 		e.Log.InfoContext(ctx, "access applied", "platform", d, "model_version", mv.Number, "actions", len(res.Plan.Actions), "destructive", res.Plan.Destructive(), "plan_digest", res.Plan.Digest)
 	}
+	// A transformer login held for want of its secret cannot log in: an operator must act, so
+	// it is logged as an error on every apply (the rest of the platform was applied).
+	for _, h := range res.Held {
+		e.Log.ErrorContext(ctx, "transformer login not applied", "platform", d, "model_version", mv.Number, "reason", h)
+	}
 	return res, nil
 }
 
@@ -286,7 +349,13 @@ func (e *Engine) apply(ctx context.Context, mv *modelsrc.Version, d string, o re
 		return nil, err
 	}
 	p, err := reconcile.Apply(ctx, db, des, o)
-	return &ApplyResult{Plan: p}, err
+	res := &ApplyResult{Plan: p}
+	for _, r := range des.Roles {
+		if r.Hold {
+			res.Held = append(res.Held, r.HoldReason)
+		}
+	}
+	return res, err
 }
 
 // generate writes a new secret for every transformer login whose credential is missing from a
@@ -302,11 +371,13 @@ func (e *Engine) generate(ctx context.Context, des *desired.Desired) error {
 			return err
 		}
 		if err := e.Secrets.PutUserPassword(ctx, des.Store, r.Credential, r.Name, pw); err != nil {
-			return fmt.Errorf("write generated secret %s: %w", r.Credential, err)
+			return &CredentialError{Platform: des.Platform, Role: "transformer login " + strconv.Quote(r.Name), Credential: r.Credential, Stored: true,
+				Err: fmt.Errorf("the generated password cannot be written to the credential store (%w); make the store writable by the security service or pre-create the credential with user %q", err, r.Name)}
 		}
 		u, p, err := e.Secrets.UserPassword(ctx, des.Store, r.Credential)
 		if err != nil {
-			return fmt.Errorf("read back generated secret %s: %w", r.Credential, err)
+			return &CredentialError{Platform: des.Platform, Role: "transformer login " + strconv.Quote(r.Name), Credential: r.Credential, Stored: true,
+				Err: fmt.Errorf("the generated password was written but cannot be read back: %w", err)}
 		}
 		r.Secret = &desired.Secret{User: u, Password: p, Fingerprint: scram.Fingerprint(u, p)}
 		e.Log.InfoContext(ctx, "transformer secret generated", "platform", des.Platform, "credential", r.Credential, "role", r.Name)
@@ -321,6 +392,9 @@ func (e *Engine) failed(ctx context.Context, id, d string, v int64, err error) {
 		act = &ex.Action
 	}
 	e.Log.ErrorContext(ctx, "apply failed", "platform", d, "model_version", v, "err", err)
+	if e.OnFailed != nil {
+		e.OnFailed(d, err)
+	}
 	if perr := e.Audit.Failed(ctx, id, d, v, err, act, e.now()); perr != nil {
 		e.Log.ErrorContext(ctx, "audit event apply.failed not published", "platform", d, "err", perr)
 	}

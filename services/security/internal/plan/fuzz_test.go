@@ -109,8 +109,9 @@ func FuzzPlanStatements(f *testing.F) {
 		live := &catalog.Live{
 			User: "sec_login", Database: "m", ServerVersion: 150000, StandardStrings: true, CanGrantConnect: true,
 			Roles: map[string]catalog.Role{
-				consumer: {Name: consumer, Login: true, Inherit: true},
-				liveRole: {Name: liveRole, Comment: "datasurface:managed kind=workspace platform=FuzzLive workspace=Old"},
+				"merge_login": {Name: "merge_login", Login: true, Inherit: true},
+				consumer:      {Name: consumer, Login: true, Inherit: true},
+				liveRole:      {Name: liveRole, Comment: "datasurface:managed kind=workspace platform=FuzzLive workspace=Old"},
 			},
 			Schemas: map[string]catalog.Schema{}, Secrets: map[string]string{}, RoleBlockers: map[string][]string{}, SchemaBlockers: map[string][]string{},
 		}

@@ -993,7 +993,9 @@ func (b *builder) memberships() {
 			case desired.MemberConsumer:
 				b.warnf("consumer %q of %s does not exist; membership skipped", m.Member, m.Workspace)
 			case desired.MemberMerge:
-				b.warnf("merge login %q of platform %s does not exist; it is not made a member of %q", m.Member, d.Platform, m.Role)
+				// An operator prerequisite (security.md §2): without it the merge service can
+				// neither log in nor, once it exists, work until the next reconcile.
+				b.errorf("merge login %q of platform %s does not exist: create it first (an operator prerequisite, security.md §2); it must be made a member of %q, so nothing is applied", m.Member, d.Platform, m.Role)
 			case desired.MemberSecondary:
 				b.warnf("merge login %q of secondary platform %s does not exist on this cluster; reader membership skipped", m.Member, m.Platform)
 			}

@@ -81,13 +81,14 @@ func code(err error) error {
 		digestErr *reconcile.DigestError
 		conv      *reconcile.ConvergeError
 		exec      *reconcile.ExecError
+		credErr   *engine.CredentialError
 	)
 	switch {
 	case errors.Is(err, engine.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, engine.ErrInvalid):
 		return connect.NewError(connect.CodeInvalidArgument, err)
-	case errors.As(err, &planErr), errors.As(err, &digestErr), errors.As(err, &exec):
+	case errors.As(err, &planErr), errors.As(err, &digestErr), errors.As(err, &exec), errors.As(err, &credErr):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.As(err, &conv):
 		return connect.NewError(connect.CodeAborted, err)

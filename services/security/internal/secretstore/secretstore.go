@@ -2,8 +2,10 @@
 // (model.md §4.16) for the security service: the environment store is read-only
 // (`<N>_USER`, `<N>_PASSWORD`); the file store reads and writes `<root>/<N>/user` and
 // `<root>/<N>/password` (one trailing newline removed on read; written 0600 in a 0700 directory,
-// through a temporary file and rename). The vault store is not supported yet. Nothing here ever
-// puts a secret into an error.
+// each through a temporary file in the same directory, fsync and rename, then a directory
+// fsync, so a reader sees the old value or the new one, never a partial file). Writing to the
+// env store fails with ErrReadOnly and tells the operator to pre-create the credential. The
+// vault store is not supported yet. Nothing here ever puts a secret into an error.
 package secretstore
 
 import (
@@ -25,13 +27,26 @@ var ErrNotFound = errors.New("secret not found")
 // ErrReadOnly is returned (wrapped) by Put on a store that cannot be written (env).
 var ErrReadOnly = errors.New("credential store is read-only")
 
-// Writable reports whether the security service may write generated secrets to store.
+// Writable reports whether the security service can write generated secrets to store: a file
+// store. The env store is read-only by nature; the vault store is writable by the model's
+// definition (model.md §4.16) but not supported by this service yet, so it is not writable here.
 func Writable(store *modelv1.CredentialStore) bool {
-	switch store.GetKind().(type) {
-	case *modelv1.CredentialStore_File, *modelv1.CredentialStore_Vault:
-		return true
+	_, ok := store.GetKind().(*modelv1.CredentialStore_File)
+	return ok
+}
+
+// Where tells an operator where credential name of store lives, for messages that ask them to
+// create it: the store's kind ("env", "file", "vault") and the location.
+func Where(store *modelv1.CredentialStore, name string) (kind, where string) {
+	switch k := store.GetKind().(type) {
+	case *modelv1.CredentialStore_Env:
+		return "env", fmt.Sprintf("set %s_USER and %s_PASSWORD in the environment of the security service and of every service that uses it", name, name)
+	case *modelv1.CredentialStore_File:
+		return "file", fmt.Sprintf("write the files %s and %s", filepath.Join(k.File.GetRoot(), name, "user"), filepath.Join(k.File.GetRoot(), name, "password"))
+	case *modelv1.CredentialStore_Vault:
+		return "vault", fmt.Sprintf("write keys user and password of the KV v2 secret %s/%s/%s", k.Vault.GetMount(), k.Vault.GetPathPrefix(), name)
 	}
-	return false
+	return "none", "the platform's PSP has no credential store"
 }
 
 // Stores resolves credentials in env and file stores. LookupEnv is injected (only cmd reads the
@@ -104,7 +119,7 @@ func (s Stores) PutUserPassword(_ context.Context, store *modelv1.CredentialStor
 	}
 	switch k := store.GetKind().(type) {
 	case *modelv1.CredentialStore_Env:
-		return fmt.Errorf("credential %s: %w (environment)", name, ErrReadOnly)
+		return fmt.Errorf("credential %s: %w: the environment store cannot take a generated secret; pre-create the credential (set %s_USER and %s_PASSWORD)", name, ErrReadOnly, name, name)
 	case *modelv1.CredentialStore_File:
 		root := k.File.GetRoot()
 		if root == "" {
@@ -124,7 +139,7 @@ func (s Stores) PutUserPassword(_ context.Context, store *modelv1.CredentialStor
 		}
 		return nil
 	case *modelv1.CredentialStore_Vault:
-		return fmt.Errorf("credential %s: the vault credential store is not supported by the security service yet", name)
+		return fmt.Errorf("credential %s: %w: the vault credential store is not supported by the security service yet; pre-create the credential", name, ErrReadOnly)
 	}
 	return fmt.Errorf("credential %s: the platform's PSP has no credential store", name)
 }
@@ -151,5 +166,14 @@ func writeAtomic(path, value string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// Make the rename itself durable.
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
