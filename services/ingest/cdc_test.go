@@ -422,6 +422,11 @@ func TestCDCGap(t *testing.T) {
 	b = e.open(m, cdcKey)
 	_, err := e.ingest(context.Background(), m, cdcKey, b)
 	ingestErr(t, err, ingest.CodeCDCGap, true, "CDC gap on "+topic+"/1: events 2 to 2 were deleted", "batch reseed")
+	// The ingest of batch 2 committed batch 1's end offsets to the consumer group (for
+	// monitoring), every partition; nothing of the failed batch 2.
+	if diff := cmp.Diff(map[int32]int64{0: 1, 1: 2}, k.committedGroupOffsets("datasurface."+platform+"."+cdcKey, 2)); diff != "" {
+		t.Errorf("consumer group offsets (-want +got):\n%s", diff)
+	}
 	if n := e.stagedCount(d, layout.CDC, b); n != 0 {
 		t.Errorf("%d rows staged", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/datasurface/datasurface/platforms/yellow/ddl"
 	"github.com/datasurface/datasurface/platforms/yellow/layout"
+	"github.com/datasurface/datasurface/platforms/yellow/mergesql"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -26,7 +29,8 @@ import (
 // COMMIT. The parent produces more events, runs batch 2 again and then batches 3 and 4, and
 // compares the merge table and the batch records (counts, Kafka ranges) with an uninterrupted
 // run: no event is lost or applied twice, because the offsets live only in the batch state and
-// move forward only when the batch commits.
+// move forward only when the batch commits. The stream's consumer group gets a batch's end
+// offsets (for monitoring) only once that batch committed: at the start of the next ingest.
 
 const cdcCrashEnv = "DATASURFACE_INGEST_CRASH_CHILD"
 
@@ -141,13 +145,45 @@ func killSelf() {
 	time.Sleep(time.Minute)
 }
 
-// committedGroupOffset reads the offset committed to the stream's consumer group, -1 when none.
+// groupOffsetIsEndOf checks that the stream's consumer group holds the end offset of batch b
+// (b = 0: no offset committed).
+func (e *env) groupOffsetIsEndOf(k *kafkaEnv, b int32, when string) {
+	e.t.Helper()
+	want := int64(-1)
+	if b > 0 {
+		st, state := e.state(cdcKey, b)
+		if st != mergesql.Committed || state.Kafka == nil {
+			e.t.Fatalf("%s: batch %d is %s with Kafka state %+v, want committed", when, b, st, state.Kafka)
+		}
+		want = state.Kafka.End[topic+"/0"]
+	}
+	if got := k.committedGroupOffset("datasurface." + platform + "." + cdcKey); got != want && b == 0 {
+		e.t.Errorf("%s: consumer group offset %d, want none", when, got)
+	} else if got != want {
+		e.t.Errorf("%s: consumer group offset %d, want %d (the end of committed batch %d)", when, got, want, b)
+	}
+}
+
+// committedGroupOffset reads the offset of partition 0 committed to the stream's consumer
+// group, -1 when none.
 func (k *kafkaEnv) committedGroupOffset(group string) int64 {
+	k.t.Helper()
+	return k.committedGroupOffsets(group, 1)[0]
+}
+
+// committedGroupOffsets reads the offsets of partitions 0…n-1 of the topic committed to the
+// consumer group, -1 for a partition without one.
+func (k *kafkaEnv) committedGroupOffsets(group string, n int32) map[int32]int64 {
 	k.t.Helper()
 	req := kmsg.NewPtrOffsetFetchRequest()
 	req.Group = group
 	rt := kmsg.NewOffsetFetchRequestTopic()
-	rt.Topic, rt.Partitions = topic, []int32{0}
+	rt.Topic = topic
+	out := map[int32]int64{}
+	for p := range n {
+		rt.Partitions = append(rt.Partitions, p)
+		out[p] = -1
+	}
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(context.Background(), k.client)
 	if err != nil {
@@ -155,10 +191,13 @@ func (k *kafkaEnv) committedGroupOffset(group string) int64 {
 	}
 	for _, tp := range resp.Topics {
 		for _, p := range tp.Partitions {
-			return p.Offset
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				k.t.Fatalf("offset of %s/%d in group %s: %v", tp.Topic, p.Partition, group, err)
+			}
+			out[p.Partition] = p.Offset
 		}
 	}
-	return -1
+	return out
 }
 
 func TestCDCCrashKilledBatch(t *testing.T) {
@@ -175,7 +214,9 @@ func TestCDCCrashKilledBatch(t *testing.T) {
 			e.setup(m)
 			for _, evs := range cdcCrashEvents() {
 				k.produce(topic, 0, evs...)
-				e.cdcBatch(m)
+				b := e.cdcBatch(m)
+				// The ingest of batch b committed the end of batch b-1 (none before batch 1).
+				e.groupOffsetIsEndOf(k, b-1, fmt.Sprintf("uninterrupted run, batch %d committed", b))
 			}
 			want := e.cdcCrashState(m)
 			t.Logf("uninterrupted run:\n%s\n%s", strings.Join(want["merge"], "\n"), strings.Join(want["books"], "\n"))
@@ -219,8 +260,10 @@ func TestCDCCrashKilledBatch(t *testing.T) {
 					if st != "ingested" || state.Kafka == nil || state.Kafka.Start[topic+"/0"] != 3 || state.Kafka.End[topic+"/0"] != 9 {
 						t.Errorf("batch 2 after the kill: %s %+v", st, state.Kafka)
 					}
-					if off := k.committedGroupOffset("datasurface." + platform + "." + cdcKey); off >= 0 {
-						t.Errorf("offset %d committed to Kafka", off)
+					// Nothing of the uncommitted batch 2 reached the consumer group: it holds the
+					// end of batch 1 (3), which the child's ingest committed, not batch 2's (9).
+					if off := k.committedGroupOffset("datasurface." + platform + "." + cdcKey); off != state.Kafka.Start[topic+"/0"] {
+						t.Errorf("offset %d committed to Kafka, want %d (the end of committed batch 1)", off, state.Kafka.Start[topic+"/0"])
 					}
 
 					// Events produced meanwhile belong to the next batch, not to the re-run.
@@ -228,9 +271,12 @@ func TestCDCCrashKilledBatch(t *testing.T) {
 					if b := e.cdcBatch(m); b != 2 {
 						t.Fatalf("re-run committed batch %d, want 2", b)
 					}
+					e.groupOffsetIsEndOf(k, 1, "batch 2 re-run and committed")
 					e.cdcBatch(m)
+					e.groupOffsetIsEndOf(k, 2, "batch 3 committed")
 					k.produce(topic, 0, evs[3]...)
 					e.cdcBatch(m)
+					e.groupOffsetIsEndOf(k, 3, "batch 4 committed")
 					got := e.cdcCrashState(m)
 					for _, key := range []string{"merge", "books"} {
 						if d := cmp.Diff(want[key], got[key]); d != "" {

@@ -64,6 +64,9 @@ type Config struct {
 	MergeDSN string
 	// NoWorker: this process does not run the workflow worker (another replica does).
 	NoWorker bool
+	// TemporalNamespace is the namespace of Deps.Temporal (default "default"): the reconciler
+	// registers the schedules' fingerprint search attribute there (reconcile.SpecAttribute).
+	TemporalNamespace string
 }
 
 // Secrets resolves a USER_PASSWORD credential through a PSP's credential store (model.md
@@ -115,6 +118,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		events: &platformevents.Publisher{JS: deps.JS, Log: log}}
 	s.reconciler = reconcile.New(reconcile.Config{
 		TaskQueue: cfg.TaskQueue, Concurrency: cfg.Concurrency, CatchupWindow: cfg.CatchupWindow, Events: s.events,
+		Namespace: cfg.TemporalNamespace,
 	}, deps.Temporal, s.models, log)
 	s.reader = &batches.Reader{DSN: cfg.MergeDSN, Secrets: deps.Secrets}
 	s.control = &control.Control{

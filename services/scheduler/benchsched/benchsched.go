@@ -1,6 +1,7 @@
 // Package benchsched measures the scheduler for `datasurface bench --suite scheduler` and the
 // Go benchmarks: one commit that adds n ingestion streams reconciled against a Temporal server
-// (n schedules created), the same commit again (nothing to do), and a commit removing them.
+// (n schedules created), the same commit again (nothing to do), the same commit applied by a
+// restarted scheduler (one listing, nothing described), and a commit removing them.
 package benchsched
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/datasurface/datasurface/services/scheduler/internal/reconcile"
 	"github.com/datasurface/datasurface/services/scheduler/internal/testmodel"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 )
 
 // ReconcileResult is one measured reconcile of n new streams.
@@ -23,10 +25,16 @@ type ReconcileResult struct {
 	Load time.Duration
 	// Created: the commit adding the streams (its schedules created); Again: the same commit
 	// applied again by the same reconciler (nothing to do); Fresh: the same commit applied by a
-	// new reconciler, which lists the schedules (a restarted scheduler); Deleted: the commit
+	// new reconciler right away (the listing may not show every new schedule yet: those are
+	// described); Restart: the same commit applied by another new reconciler once the listing
+	// shows every schedule with its fingerprint (a restarted scheduler); Deleted: the commit
 	// removing them.
-	Created, Again, Fresh, Deleted time.Duration
-	Concurrency                    int
+	Created, Again, Fresh, Restart, Deleted time.Duration
+	// FreshDescribed and RestartDescribed are the schedules those reconcilers described one
+	// by one; Listed is how long the listing took to show every fingerprint after Fresh.
+	FreshDescribed, RestartDescribed int
+	Listed                           time.Duration
+	Concurrency                      int
 }
 
 // Reconcile measures a commit adding n streams (on a cron, so their schedules are active)
@@ -70,8 +78,21 @@ func Reconcile(ctx context.Context, c client.Client, n, concurrency int) (Reconc
 	if len(s.Changes) != 0 {
 		return res, fmt.Errorf("the same commit, fresh reconciler, changed %d schedules", len(s.Changes))
 	}
-	res.Fresh = s.Duration
-	if s, err = fresh.Apply(ctx, 3, base); err != nil {
+	res.Fresh, res.FreshDescribed = s.Duration, s.Described
+	listedAt := time.Now()
+	if err := awaitListed(ctx, c, ms, big); err != nil {
+		return res, err
+	}
+	res.Listed = time.Since(listedAt)
+	restarted := reconcile.New(cfg, c, ms, slog.New(slog.DiscardHandler))
+	if s, err = restarted.Apply(ctx, 2, big); err != nil {
+		return res, fmt.Errorf("the same commit, restarted scheduler: %w", err)
+	}
+	if len(s.Changes) != 0 {
+		return res, fmt.Errorf("the same commit, restarted scheduler, changed %d schedules", len(s.Changes))
+	}
+	res.Restart, res.RestartDescribed = s.Duration, s.Described
+	if s, err = restarted.Apply(ctx, 3, base); err != nil {
 		return res, fmt.Errorf("remove %d streams: %w", n, err)
 	}
 	if len(s.Deleted) != n {
@@ -79,6 +100,52 @@ func Reconcile(ctx context.Context, c client.Client, n, concurrency int) (Reconc
 	}
 	res.Deleted = s.Duration
 	return res, nil
+}
+
+// awaitListed waits (at most a minute) until ListSchedules shows every schedule of the model of
+// digest d with its fingerprint (reconcile.SpecAttribute): the listing is eventually consistent,
+// and a scheduler restarted later finds it so.
+func awaitListed(ctx context.Context, c client.Client, ms *models, d string) error {
+	m, err := ms.Model(ctx, 2, d)
+	if err != nil {
+		return err
+	}
+	want := map[string]string{}
+	for _, s := range reconcile.NewPlan(m, 2, d).Schedules {
+		want[s.ID] = s.Fingerprint
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 1000})
+		if err != nil {
+			return fmt.Errorf("list schedules: %w", err)
+		}
+		ok := 0
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				return fmt.Errorf("list schedules: %w", err)
+			}
+			var fp string
+			if p := e.SearchAttributes.GetIndexedFields()[reconcile.SpecAttribute]; p != nil {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &fp)
+			}
+			if fp != "" && want[e.ID] == fp {
+				ok++
+			}
+		}
+		if ok == len(want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after a minute the schedule listing shows %d of %d schedules with their fingerprint", ok, len(want))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // models is an in-memory committed-model store by digest.

@@ -51,6 +51,8 @@ func BenchmarkReconcile(b *testing.B) {
 				b.ReportMetric(res.Created.Seconds(), "s/commit-new")
 				b.ReportMetric(res.Again.Seconds(), "s/same-commit")
 				b.ReportMetric(res.Fresh.Seconds(), "s/fresh-reconciler")
+				b.ReportMetric(res.Restart.Seconds(), "s/restart-unchanged")
+				b.ReportMetric(float64(res.RestartDescribed), "described/restart")
 				b.ReportMetric(0, "ns/op")
 			}
 		})

@@ -55,6 +55,10 @@ func ingestCDC(ctx context.Context, d Deps, s *plan.Stream, b int32, merge *pgx.
 		return Outcome{}, failure.Wrap(err, failure.Kafka, "", "connect to Kafka")
 	}
 	defer src.Close()
+	if err := cdcingest.CommitOffsets(ctx, src, last); err != nil {
+		d.Log.WarnContext(ctx, "the last committed batch's offsets not committed to the consumer group (monitoring only)",
+			"stream", s.Key, "group", cfg.Group, "error", err)
+	}
 	ranges, ks, err := cdcingest.Ranges(ctx, src, s, cur.State, last)
 	if err != nil {
 		return Outcome{}, err

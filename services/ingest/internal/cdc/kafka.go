@@ -34,6 +34,9 @@ type Source interface {
 	// Read calls fn for every message in the ranges of topic's partitions, in offset order per
 	// partition; it can be called again for the same ranges (the same messages come back).
 	Read(ctx context.Context, topic string, ranges map[int32]Range, fn func(Message) error) error
+	// Commit commits offsets (topic → partition → the next offset to read) to the consumer
+	// group, for monitoring only: positions live in the batch state (yellow.md §7.3).
+	Commit(ctx context.Context, offsets map[string]map[int32]int64) error
 	Close()
 }
 
@@ -41,7 +44,8 @@ type Source interface {
 type Config struct {
 	BootstrapServers []string
 	// Group is the consumer group id (datasurface.<D>.<K>); offsets are never committed by a
-	// read, only recorded in the batch state.
+	// read, only recorded in the batch state, and committed to the group (Source.Commit) for
+	// monitoring once their batch has committed.
 	Group string
 	// SecurityProtocol is librdkafka's security.protocol; for sasl_* User and Password are the
 	// SASL/PLAIN login.
@@ -209,6 +213,37 @@ func (k *consumer) settle(topic string, remaining map[int32]int64) error {
 		if tp.Offset >= 0 && int64(tp.Offset) >= remaining[tp.Partition] {
 			delete(remaining, tp.Partition)
 		}
+	}
+	return nil
+}
+
+func (k *consumer) Commit(ctx context.Context, offsets map[string]map[int32]int64) error {
+	var parts []kafka.TopicPartition
+	for topic, ps := range offsets {
+		for p, off := range ps {
+			parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: p, Offset: kafka.Offset(off)})
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// A consumer with manual assignment commits as a simple consumer (no group membership).
+	done, err := k.c.CommitOffsets(parts)
+	if err != nil {
+		return fmt.Errorf("commit offsets to the consumer group: %w", err)
+	}
+	var failed []string
+	for _, tp := range done {
+		if tp.Error != nil {
+			failed = append(failed, fmt.Sprintf("%s/%d: %v", *tp.Topic, tp.Partition, tp.Error))
+		}
+	}
+	if len(failed) > 0 {
+		slices.Sort(failed)
+		return fmt.Errorf("commit offsets to the consumer group: %s", strings.Join(failed, "; "))
 	}
 	return nil
 }

@@ -6,8 +6,9 @@
 // the row hashes computed in SQL (the normative form of yellow.md §5: CDC values are converted
 // text, not PostgreSQL's output text), and the conflation of the load table into staging(B).
 //
-// Offsets are never committed to Kafka here: the range lives in the batch state and becomes
-// final with the merge commit.
+// Offsets are never committed to Kafka while a batch is read: the range lives in the batch state
+// and becomes final with the merge commit. CommitOffsets copies a committed batch's end offsets to
+// the consumer group afterwards, for monitoring.
 package cdcingest
 
 import (
@@ -101,6 +102,31 @@ func Ranges(ctx context.Context, src cdc.Source, s *plan.Stream, cur mergesql.St
 		}
 	}
 	return out, ks, nil
+}
+
+// CommitOffsets commits the end offsets of the stream's last committed batch (its state last;
+// nil when none) to the stream's consumer group datasurface.<D>.<K>, for monitoring (yellow.md
+// §7.3): the ingest of the next batch calls it, when that batch is known committed, so the group
+// is never ahead of a committed batch. The batch state stays the only source of positions:
+// nothing reads these offsets back.
+func CommitOffsets(ctx context.Context, src cdc.Source, last *mergesql.State) error {
+	if last == nil || last.Kafka == nil || len(last.Kafka.End) == 0 {
+		return nil
+	}
+	offsets := map[string]map[int32]int64{}
+	for k, end := range last.Kafka.End {
+		i := strings.LastIndexByte(k, '/')
+		p, err := strconv.ParseInt(k[i+1:], 10, 32)
+		if i <= 0 || err != nil {
+			return fmt.Errorf("committed batch state: partition %q is not <topic>/<partition>", k)
+		}
+		topic := k[:i]
+		if offsets[topic] == nil {
+			offsets[topic] = map[int32]int64{}
+		}
+		offsets[topic][int32(p)] = end
+	}
+	return src.Commit(ctx, offsets)
 }
 
 // reject is a poison event set aside.

@@ -4,6 +4,9 @@
 // cron trigger — by comparing what is desired with what exists: new streams get a schedule,
 // removed ones lose it (their data is kept), changed triggers are updated, and everything
 // else is left alone, so the same commit delivered twice changes nothing the second time.
+// What exists is read with one ListSchedules pass: each schedule's fingerprint is its search
+// attribute SpecAttribute, so a restarted scheduler over an unchanged model makes no call per
+// schedule.
 // It also starts one ReconcileWorkflow per Yellow platform and committed version (tables,
 // views, grants), whose id makes the start idempotent.
 package reconcile
@@ -74,6 +77,12 @@ type Config struct {
 	NoReconcileWorkflows bool
 	// Events publishes ds.platform.* (nil: nothing is published).
 	Events *platformevents.Publisher
+	// Namespace is the Temporal namespace of the client (default "default"), where
+	// SpecAttribute is registered.
+	Namespace string
+	// NoSpecAttribute: schedules do not carry SpecAttribute (a namespace where it cannot be
+	// registered); a reconcile then describes every schedule it did not set itself.
+	NoSpecAttribute bool
 }
 
 // Reconciler keeps the Temporal schedules equal to the committed model.
@@ -86,6 +95,8 @@ type Reconciler struct {
 	mu    sync.Mutex
 	known map[string]known // schedule id → what this process last saw or set
 	plan  atomic.Pointer[Plan]
+	// attrOn: SpecAttribute is registered (schedules carry it).
+	attrOn atomic.Bool
 	// apply serialises Apply calls.
 	apply sync.Mutex
 }
@@ -106,6 +117,9 @@ func New(cfg Config, c client.Client, models Models, log *slog.Logger) *Reconcil
 	if cfg.CatchupWindow <= 0 {
 		cfg.CatchupWindow = 10 * time.Minute
 	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = client.DefaultNamespace
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -122,6 +136,9 @@ type Summary struct {
 	Updated   []string
 	Deleted   []string
 	Unchanged int
+	// Described counts the schedules read one by one because the listing did not show them
+	// with the desired fingerprint (new to the listing, changed, or without SpecAttribute).
+	Described int
 	// Changes are the created, updated and deleted schedules, sorted by id.
 	Changes []Change
 	// Reconciles are the ReconcileWorkflow ids started (already started ones are left out).
@@ -165,7 +182,7 @@ func (r *Reconciler) Handle(ctx context.Context, e events.Event) error {
 		return fmt.Errorf("apply model version %d: %w", ev.GetVersion(), err)
 	}
 	r.log.InfoContext(ctx, "schedules reconciled", "version", s.Version, "created", len(s.Created), "updated", len(s.Updated),
-		"deleted", len(s.Deleted), "unchanged", s.Unchanged, "reconciles", len(s.Reconciles), "duration", s.Duration)
+		"deleted", len(s.Deleted), "unchanged", s.Unchanged, "described", s.Described, "reconciles", len(s.Reconciles), "duration", s.Duration)
 	return nil
 }
 
@@ -200,7 +217,8 @@ func (r *Reconciler) Apply(ctx context.Context, v int64, d string) (Summary, err
 
 func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan, began time.Time) (Summary, error) {
 	var s Summary
-	existing, err := r.existing(ctx)
+	attr := r.specAttribute(ctx)
+	existing, err := r.existing(ctx, attr)
 	if err != nil {
 		return s, err
 	}
@@ -221,9 +239,14 @@ func (r *Reconciler) applyPlan(ctx context.Context, plan *Plan, began time.Time)
 			continue
 		}
 		g.Go(func() error {
-			res, err := r.ensure(gctx, want, exists)
+			res, err := r.ensure(gctx, want, exists, attr)
 			if err != nil {
 				return fmt.Errorf("schedule %s: %w", want.ID, err)
+			}
+			if res.described {
+				mu.Lock()
+				s.Described++
+				mu.Unlock()
 			}
 			c := Change{ID: want.ID, Kind: want.Kind, Platform: want.Platform, Key: want.Key, Cron: want.Cron, Paused: res.paused}
 			switch {
@@ -379,9 +402,10 @@ func platformChanges(plan *Plan, d string, changes []Change) activities.Schedule
 	return out
 }
 
-// existing returns the scheduler's schedules: those listed with its memo, and those this
-// process created or saw (the list is eventually consistent).
-func (r *Reconciler) existing(ctx context.Context) (map[string]known, error) {
+// existing returns the scheduler's schedules: those listed with its memo (with attr, with the
+// fingerprint of their SpecAttribute, "" when they have none), and those this process created
+// or saw (the list is eventually consistent).
+func (r *Reconciler) existing(ctx context.Context, attr bool) (map[string]known, error) {
 	it, err := r.client.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 1000})
 	if err != nil {
 		return nil, fmt.Errorf("list schedules: %w", err)
@@ -396,7 +420,11 @@ func (r *Reconciler) existing(ctx context.Context) (map[string]known, error) {
 		if memo[MemoOwner] != MemoOwnerValue {
 			continue
 		}
-		out[e.ID] = known{kind: memo[MemoKind], platform: memo[MemoPlatform], key: memo[MemoKey]}
+		k := known{kind: memo[MemoKind], platform: memo[MemoPlatform], key: memo[MemoKey]}
+		if attr {
+			k.fingerprint = attributeFingerprint(e.SearchAttributes)
+		}
+		out[e.ID] = k
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -423,14 +451,28 @@ type ensured struct {
 	changed, created bool
 	// paused: the schedule is paused afterwards.
 	paused bool
+	// described: the schedule was read (the listing did not show its desired fingerprint).
+	described bool
 }
 
-// ensure makes schedule want exist as desired: created when missing, updated when its action's
-// fingerprint differs.
-func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists bool) (ensured, error) {
+// ensure makes schedule want exist as desired: created when missing; otherwise read, and
+// updated when its action's fingerprint differs. An update also sets SpecAttribute, in the same
+// request, when attr or when the schedule carries it already (so a schedule that carries it
+// always carries its current fingerprint); a schedule whose action is as desired but whose
+// SpecAttribute is missing or stale (an older scheduler's) gets it without counting as a change.
+// The server refusing the attribute (registered but not yet known to the frontend) makes a
+// create go without it; an update fails (the consumer retries the commit), since leaving the
+// attribute behind would leave it stale.
+func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists, attr bool) (ensured, error) {
 	sc := r.client.ScheduleClient()
 	if !exists {
-		_, err := sc.Create(ctx, r.options(want))
+		o := r.options(want, attr)
+		_, err := sc.Create(ctx, o)
+		if err != nil && attr && attributeRejected(err) {
+			r.attrOn.Store(false)
+			attr = false
+			_, err = sc.Create(ctx, withoutAttribute(o))
+		}
 		if err == nil {
 			r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
 			return ensured{changed: true, created: true, paused: want.Cron == ""}, nil
@@ -440,19 +482,18 @@ func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists bool) (en
 			return ensured{}, err
 		}
 	}
-	h := sc.GetHandle(ctx, want.ID)
-	desc, err := h.Describe(ctx)
-	if err != nil {
-		return ensured{}, err
-	}
-	if actionFingerprint(desc.Schedule.Action) == want.Fingerprint {
-		r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
-		return ensured{}, nil
-	}
-	var paused bool
-	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		o := r.options(want)
+	var res ensured
+	err := sc.GetHandle(ctx, want.ID).Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		res = ensured{described: true}
+		d := in.Description
+		have := attributeFingerprint(d.SearchAttributes)
+		setAttr := attr || have != ""
+		actionSet := actionFingerprint(d.Schedule.Action) == want.Fingerprint
+		if actionSet && (!setAttr || have == want.Fingerprint) {
+			return nil, temporal.ErrSkipScheduleUpdate
+		}
+		s := d.Schedule
+		o := r.options(want, false)
 		wasOnDemand := onDemand(s.Spec)
 		spec := o.Spec
 		s.Spec = &spec
@@ -467,18 +508,26 @@ func (r *Reconciler) ensure(ctx context.Context, want Schedule, exists bool) (en
 		case want.Cron != "" && wasOnDemand && s.State.Note == NoteExternal:
 			s.State.Paused, s.State.Note = false, "trigger changed to cron "+want.Cron
 		}
-		paused = s.State.Paused
-		return &client.ScheduleUpdate{Schedule: &s}, nil
+		res.changed, res.paused = !actionSet, s.State.Paused
+		u := &client.ScheduleUpdate{Schedule: &s}
+		if setAttr {
+			sa := specAttributes(d.TypedSearchAttributes, want.Fingerprint)
+			u.TypedSearchAttributes = &sa
+		}
+		return u, nil
 	}})
 	if err != nil {
+		if attributeRejected(err) {
+			r.attrOn.Store(false)
+		}
 		return ensured{}, err
 	}
 	r.remember(want.ID, known{want.Kind, want.Platform, want.Key, want.Fingerprint})
-	return ensured{changed: true, paused: paused}, nil
+	return res, nil
 }
 
-// options are the schedule options of want.
-func (r *Reconciler) options(want Schedule) client.ScheduleOptions {
+// options are the schedule options of want; with attr the schedule carries SpecAttribute.
+func (r *Reconciler) options(want Schedule, attr bool) client.ScheduleOptions {
 	var spec client.ScheduleSpec
 	if want.Cron != "" {
 		spec = client.ScheduleSpec{CronExpressions: []string{want.Cron}, TimeZoneName: "UTC"}
@@ -508,6 +557,9 @@ func (r *Reconciler) options(want Schedule) client.ScheduleOptions {
 	}
 	if want.Cron == "" {
 		o.Paused, o.Note = true, NoteExternal
+	}
+	if attr {
+		o.TypedSearchAttributes = temporal.NewSearchAttributes(specKey.ValueSet(want.Fingerprint))
 	}
 	return o
 }

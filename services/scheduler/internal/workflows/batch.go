@@ -26,7 +26,8 @@ type BatchResult struct {
 	ModelVersion int64
 	Batch        int32
 	Attempt      int
-	// Status is the batch's final status: committed or failed.
+	// Status is the batch's final status: committed or failed; noop when a secondary's
+	// primary had nothing new and no batch was created.
 	Status string
 	// Tables changed by the reconcile; Merge the commit's counts; ViewsChanged whether the
 	// views changed (grants were then applied); Transformers the workspaces woken.
@@ -63,7 +64,7 @@ func (wf *Workflows) BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchRe
 		// Record the failure on the stream's batch when one can be opened (the counter and
 		// metrics tables are the platform's, reconciled apart from the stream's tables).
 		var st batchapi.StartBatchResult
-		if serr := wf.call(ctx, batchapi.TaskQueueMerge, batchapi.StartBatch, key, &st); serr == nil {
+		if serr := wf.call(ctx, batchapi.TaskQueueMerge, batchapi.StartBatch, key, &st); serr == nil && !st.Noop {
 			res.Batch, res.Attempt = st.Batch, st.Attempt
 			return wf.failBatch(ctx, res, batchapi.PhaseReconcile, err)
 		}
@@ -75,6 +76,12 @@ func (wf *Workflows) BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchRe
 	var st batchapi.StartBatchResult
 	if err := wf.call(ctx, batchapi.TaskQueueMerge, batchapi.StartBatch, key, &st); err != nil {
 		return res, fmt.Errorf("start a batch of %s: %w", in.Stream, err)
+	}
+	if st.Noop {
+		// A secondary platform's stream whose primary has nothing new (yellow.md §8): no batch.
+		res.Status = batchapi.StatusNoop
+		log.Info("nothing new on the primary", "platform", in.Platform, "stream", in.Stream, "remoteBatch", st.RemoteBatch)
+		return res, nil
 	}
 	res.Batch, res.Attempt = st.Batch, st.Attempt
 	log.Info("batch opened", "platform", in.Platform, "stream", in.Stream, "batch", st.Batch,
