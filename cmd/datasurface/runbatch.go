@@ -149,6 +149,9 @@ func (c *cli) runBatch(ctx context.Context, args []string) error {
 // runBatchOutcome prints the last line and maps the outcome to the exit code.
 func runBatchOutcome(w io.Writer, f runBatchFlags, cy merge.CycleResult, err error) error {
 	switch {
+	case err == nil && cy.Status == "noop":
+		fmt.Fprintf(w, "stream %s of %s: nothing new on its primary platform (latest committed batch %d); no batch started\n", f.stream, f.platform, cy.Start.RemoteBatch)
+		return nil
 	case err == nil && cy.Status == "waiting":
 		fmt.Fprintf(w, "stream %s of %s: the transformer waits for committed input batches; no batch started\n", f.stream, f.platform)
 		return nil
@@ -224,6 +227,15 @@ func (s runBatchSecrets) override(m *modelv1.Model, d, mergeDSN string, sources 
 		host, sec, err := parseDSN(mergeDSN)
 		if err != nil {
 			return fmt.Errorf("--merge-dsn: %w", err)
+		}
+		// Platforms sharing d's merge database (a primary a secondary copies from, yellow.md §8)
+		// move with it; they keep their own credentials.
+		was := y.GetMergeDatabase().GetPostgres()
+		for name, other := range x.Platforms {
+			o := other.GetYellow().GetMergeDatabase().GetPostgres()
+			if name != d && o != nil && was != nil && o.GetHost() == was.GetHost() && o.GetPort() == was.GetPort() && o.GetDatabase() == was.GetDatabase() {
+				other.GetYellow().MergeDatabase = &modelv1.DataContainer{Kind: &modelv1.DataContainer_Postgres{Postgres: host}}
+			}
 		}
 		y.MergeDatabase = &modelv1.DataContainer{Kind: &modelv1.DataContainer_Postgres{Postgres: host}}
 		y.MergeCredential = &modelv1.Credential{Name: mergeOverrideCredential, Type: modelv1.CredentialType_CREDENTIAL_TYPE_USER_PASSWORD}

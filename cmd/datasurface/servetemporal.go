@@ -22,7 +22,7 @@ import (
 // ingest, merge and security, each on its task queue (platforms/yellow/batchapi).
 
 func buildScheduler(d serveDeps) (component, error) {
-	return scheduler.New(scheduler.Config{}, scheduler.Deps{Temporal: d.temporal, JS: d.js, Secrets: d.secrets(), Log: d.log})
+	return scheduler.New(scheduler.Config{TemporalNamespace: d.cfg.TemporalNamespace}, scheduler.Deps{Temporal: d.temporal, JS: d.js, Secrets: d.secrets(), Log: d.log})
 }
 
 func buildIngest(d serveDeps) (component, error) {

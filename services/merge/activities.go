@@ -156,6 +156,11 @@ type StartBatchResult struct {
 	Reset   bool
 	// Pruned counts the staging rows deleted by retention, by dataset (new batches only).
 	Pruned map[string]int64
+	// Noop: a secondary's stream (yellow.md §8) whose primary has no committed batch newer
+	// than the one copied last; no batch was created (Batch 0, Status "noop").
+	Noop bool
+	// RemoteBatch is the primary's committed batch R a secondary's batch copies (0 otherwise).
+	RemoteBatch int32
 }
 
 // StartBatch opens the stream's batch (yellow.md §6.3 step 2) in one transaction under the
@@ -173,20 +178,42 @@ func (a *Activities) startBatch(ctx context.Context, in StartBatchInput) (StartB
 	if err != nil {
 		return StartBatchResult{}, err
 	}
+	var primary pgPool
+	if s.Remote {
+		if primary, err = a.primaryDB(ctx, p, s); err != nil {
+			return StartBatchResult{}, err
+		}
+	}
 	var o batch.Opened
 	err = mergedb.WithStreamLock(ctx, pool, p.Name, s.Key, func(conn *pgx.Conn) error {
 		var err error
-		o, err = batch.Open(ctx, conn, p, s, in.ModelVersion)
+		if s.Remote {
+			o, err = batch.OpenRemote(ctx, conn, primary, p, s, in.ModelVersion)
+		} else {
+			o, err = batch.Open(ctx, conn, p, s, in.ModelVersion)
+		}
 		return err
 	})
 	if err != nil {
 		return StartBatchResult{}, err
+	}
+	if o.Noop {
+		var r, l int32
+		if o.Remote != nil {
+			r, l = o.Remote.RemoteBatch, o.Remote.PreviousRemoteBatch
+		}
+		a.log.InfoContext(ctx, "nothing new on the primary", "platform", p.Name, "stream", s.Key,
+			"primary", s.PrimaryPlatform, "remoteBatch", r, "copied", l)
+		return StartBatchResult{Status: "noop", Noop: true, RemoteBatch: r}, nil
 	}
 	a.log.InfoContext(ctx, "batch opened", "platform", p.Name, "stream", s.Key, "batch", o.Batch,
 		"status", o.Status, "attempt", o.Attempt, "new", o.New, "reset", o.Reset)
 	res := StartBatchResult{
 		Batch: o.Batch, Status: string(o.Status), Attempt: o.Attempt,
 		New: o.New, Resumed: o.Resumed, Reset: o.Reset, Pruned: o.Pruned,
+	}
+	if o.Remote != nil {
+		res.RemoteBatch = o.Remote.RemoteBatch
 	}
 	a.events.started(ctx, pool, p.Name, s.Key, res)
 	return res, nil

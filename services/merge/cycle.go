@@ -32,8 +32,9 @@ type CycleResult struct {
 	Transformer *RunTransformerResult
 	Merge       MergeBatchResult
 	Views       ReconcileViewsResult
-	// Status is the batch's final status: "committed", "failed", or "waiting" (a transformer
-	// whose inputs have no committed batch yet; no batch was started).
+	// Status is the batch's final status: "committed", "failed", "waiting" (a transformer
+	// whose inputs have no committed batch yet; no batch was started) or "noop" (a secondary
+	// whose primary has nothing new; no batch was started).
 	Status   string
 	Duration time.Duration
 }
@@ -96,7 +97,7 @@ func (c *cycle) run(ctx context.Context, ingest Ingest) error {
 		}
 		// Record the failure on the stream's batch when one can be opened.
 		st, serr := a.StartBatch(ctx, start)
-		if serr != nil {
+		if serr != nil || st.Noop {
 			return err
 		}
 		c.res.Start = st
@@ -112,6 +113,12 @@ func (c *cycle) run(ctx context.Context, ingest Ingest) error {
 	}
 	if c.res.Start, err = a.StartBatch(ctx, start); err != nil {
 		return err
+	}
+	if c.res.Start.Noop {
+		// A secondary whose primary has nothing new: no batch, nothing to merge.
+		c.res.Status = "noop"
+		c.say("no batch: nothing new on the primary (its latest committed batch is %d)", c.res.Start.RemoteBatch)
+		return nil
 	}
 	b := c.res.Start.Batch
 	c.say("batch %d: %s (attempt %d%s)", b, c.res.Start.Status, c.res.Start.Attempt, startNote(c.res.Start))

@@ -213,9 +213,10 @@ func (a *Activities) fail(activity string, err error) error {
 		status   *batch.StatusError
 		query    *transform.QueryError
 		model    *modelError
+		remote   *batch.RemoteError
 	)
 	permanent := errors.As(err, &conflict) || errors.As(err, &notFound) || errors.As(err, &status) ||
-		errors.As(err, &query) || errors.As(err, &model)
+		errors.As(err, &query) || errors.As(err, &model) || errors.As(err, &remote)
 	return &Error{Activity: activity, Permanent: permanent, Err: err}
 }
 
@@ -269,6 +270,23 @@ func (a *Activities) db(ctx context.Context, p *platform.Platform) (pgPool, erro
 	if host == nil {
 		return nil, &modelError{fmt.Errorf("platform %s: mergeDatabase must be a postgres container", p.Name)}
 	}
+	cred := p.Settings.GetMergeCredential().GetName()
+	user, password, err := a.deps.Secrets.UserPassword(ctx, p.Store, cred)
+	if err != nil {
+		return nil, &modelError{fmt.Errorf("platform %s: merge credential %s: %w", p.Name, cred, err)}
+	}
+	return a.pools.Get(ctx, mergedb.DSN(host, user, password))
+}
+
+// primaryDB returns the pool of the merge database of the primary platform a secondary's stream
+// copies from, logged in with the secondary's merge login (yellow.md §8; the security service
+// makes it a member of the primary's reader role). It is the secondary's own pool when both
+// platforms share a database and a login.
+func (a *Activities) primaryDB(ctx context.Context, p *platform.Platform, s *platform.Stream) (pgPool, error) {
+	if err := s.Primary.Check(); err != nil {
+		return nil, &modelError{fmt.Errorf("stream %s: %w", s.Key, err)}
+	}
+	host := s.Primary.Settings.GetMergeDatabase().GetPostgres()
 	cred := p.Settings.GetMergeCredential().GetName()
 	user, password, err := a.deps.Secrets.UserPassword(ctx, p.Store, cred)
 	if err != nil {

@@ -61,6 +61,9 @@ const (
 	StatusIngested  = "ingested"
 	StatusCommitted = "committed"
 	StatusFailed    = "failed"
+	// StatusNoop is the outcome of a secondary's run with nothing new on its primary
+	// (StartBatchResult.Noop); it is never a batch_metrics status.
+	StatusNoop = "noop"
 
 	RunSucceeded = "succeeded"
 	RunWaiting   = "waiting"
@@ -120,6 +123,12 @@ type StartBatchResult struct {
 	// was cleared.
 	Reset  bool
 	Pruned map[string]int64
+	// Noop: a secondary platform's stream (yellow.md §8) whose primary has no committed batch
+	// newer than the one it copied last; no batch was created (Batch 0, Status StatusNoop) and
+	// the run ends here, neither committed nor failed.
+	Noop bool
+	// RemoteBatch is the primary's committed batch R a secondary's batch copies (0 otherwise).
+	RemoteBatch int32
 }
 
 // IngestBatchInput names the started batch to ingest (yellow.md §6.3 step 3). Unlike the merge

@@ -202,19 +202,27 @@ func RemoteLiveIncremental(r Remote, last, remoteBatch, b int32) Stmt {
 	return Stmt{Name: "remote live incremental", SQL: sql, Args: []any{last, remoteBatch, b}}
 }
 
+// cappedOut is the remote batch_out as of R: a version closed after R (batch_out >= R) was live
+// at R, so it is read as L. The rows then equal P's table as of R even when the read's snapshot
+// already holds later primary batches (R was read in an earlier transaction).
+func cappedOut(alias, r string) string {
+	return "CASE WHEN " + qa(alias, layout.BatchOut) + " >= " + r + " THEN " + liveLit + " ELSE " + qa(alias, layout.BatchOut) + " END"
+}
+
 // RemoteForensicSeed reads a forensic secondary's seed (§8.2): every version with
-// batch_in <= R, as staging rows of batch R with their remote batch_in/out.
+// batch_in <= R, as staging rows of batch R with their remote batch_in and their batch_out as
+// of R (cappedOut).
 func RemoteForensicSeed(r Remote, remoteBatch int32) Stmt {
-	sql := "SELECT " + list("m", r.Columns...) + ", $1::integer, " + list("m", layout.AllHash, layout.KeyHash, layout.BatchIn, layout.BatchOut) + "\n" +
+	sql := "SELECT " + list("m", r.Columns...) + ", $1::integer, " + list("m", layout.AllHash, layout.KeyHash, layout.BatchIn) + ", " + cappedOut("m", "$1::integer") + "\n" +
 		"FROM " + ident(r.Merge) + " m\n" +
 		"WHERE " + qa("m", layout.BatchIn) + " <= $1::integer"
 	return Stmt{Name: "remote forensic seed", SQL: sql, Args: []any{remoteBatch}}
 }
 
 // RemoteForensicIncremental reads a forensic secondary's incremental batch R (§8.2): versions
-// with L < batch_in <= R or L <= batch_out <= R - 1.
+// with L < batch_in <= R or L <= batch_out <= R - 1, batch_out as of R (cappedOut).
 func RemoteForensicIncremental(r Remote, last, remoteBatch int32) Stmt {
-	sql := "SELECT " + list("m", r.Columns...) + ", $2::integer, " + list("m", layout.AllHash, layout.KeyHash, layout.BatchIn, layout.BatchOut) + "\n" +
+	sql := "SELECT " + list("m", r.Columns...) + ", $2::integer, " + list("m", layout.AllHash, layout.KeyHash, layout.BatchIn) + ", " + cappedOut("m", "$2::integer") + "\n" +
 		"FROM " + ident(r.Merge) + " m\n" +
 		"WHERE (" + qa("m", layout.BatchIn) + " > $1::integer AND " + qa("m", layout.BatchIn) + " <= $2::integer)\n" +
 		"   OR (" + qa("m", layout.BatchOut) + " BETWEEN $1::integer AND $2::integer - 1)"

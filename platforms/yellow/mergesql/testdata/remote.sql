@@ -23,12 +23,12 @@ SELECT v."id", CASE WHEN v.ds_surf_live THEN v."firstName" END AS "firstName", C
 FROM v;
 
 -- remote forensic seed [5]
-SELECT m."id", m."firstName", m."lastName", m."dob", m."employer", $1::integer, m."ds_surf_all_hash", m."ds_surf_key_hash", m."ds_surf_batch_in", m."ds_surf_batch_out"
+SELECT m."id", m."firstName", m."lastName", m."dob", m."employer", $1::integer, m."ds_surf_all_hash", m."ds_surf_key_hash", m."ds_surf_batch_in", CASE WHEN m."ds_surf_batch_out" >= $1::integer THEN 2147483647 ELSE m."ds_surf_batch_out" END
 FROM "yellowforensic"."yellowforensic_store1_people_merge" m
 WHERE m."ds_surf_batch_in" <= $1::integer;
 
 -- remote forensic incremental [3 5]
-SELECT m."id", m."firstName", m."lastName", m."dob", m."employer", $2::integer, m."ds_surf_all_hash", m."ds_surf_key_hash", m."ds_surf_batch_in", m."ds_surf_batch_out"
+SELECT m."id", m."firstName", m."lastName", m."dob", m."employer", $2::integer, m."ds_surf_all_hash", m."ds_surf_key_hash", m."ds_surf_batch_in", CASE WHEN m."ds_surf_batch_out" >= $2::integer THEN 2147483647 ELSE m."ds_surf_batch_out" END
 FROM "yellowforensic"."yellowforensic_store1_people_merge" m
 WHERE (m."ds_surf_batch_in" > $1::integer AND m."ds_surf_batch_in" <= $2::integer)
    OR (m."ds_surf_batch_out" BETWEEN $1::integer AND $2::integer - 1);

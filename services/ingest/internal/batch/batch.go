@@ -108,6 +108,8 @@ func ingestCapture(ctx context.Context, d Deps, s *plan.Stream, b int32, merge *
 			return Outcome{}, failure.New(failure.Kafka, "", "Kafka CDC is not configured in this ingest service", nil)
 		}
 		return ingestCDC(ctx, d, s, b, merge, cur)
+	case layout.RemoteLive, layout.RemoteForensic:
+		return ingestRemote(ctx, d, s, b, merge, cur)
 	}
 	return Outcome{}, failure.Newf(failure.Model, "", nil, "capture %s is not ingested by the ingest service", s.Capture)
 }

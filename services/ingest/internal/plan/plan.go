@@ -57,6 +57,9 @@ type Dataset struct {
 	SourceTable []string
 	// Topic is the Kafka topic of the dataset. CDC only.
 	Topic string
+	// Remote is the primary platform's merge and metrics tables of the dataset. Secondaries
+	// (RemoteLive, RemoteForensic) only.
+	Remote *mergesql.Remote
 }
 
 // Ref is "S.T".
@@ -74,8 +77,10 @@ type Stream struct {
 	// Store is the credential store of the platform's PSP (model.md §4.16).
 	Store *modelv1.CredentialStore
 	Merge Endpoint
-	// Source is set for SQL captures, Kafka for CDC, Watermark for watermark captures.
+	// Source is set for SQL captures, Kafka for CDC, Watermark for watermark captures,
+	// Primary for secondaries (RemoteLive, RemoteForensic).
 	Source    *Endpoint
+	Primary   *Primary
 	Kafka     *Kafka
 	Watermark *Watermark
 	// RejectPolicy is the stream's CDC reject policy (QUARANTINE unless overridden).
@@ -132,15 +137,12 @@ func Resolve(m *modelv1.Model, d, key string) (*Stream, error) {
 	if err != nil {
 		return nil, modelErr("platform %q: %v", d, err)
 	}
-	if gs.Remote {
-		return nil, modelErr("stream %q is copied from primary platform %q (yellow.md §8), not ingested from its source", key, gs.PrimaryPlatform)
-	}
-	capture, err := layout.CaptureFor(gs.Kind, false, ms)
+	capture, err := layout.CaptureFor(gs.Kind, gs.Remote, ms)
 	if err != nil {
 		return nil, modelErr("stream %q: %v", key, err)
 	}
 	switch capture {
-	case layout.Snapshot, layout.Watermark, layout.CDC:
+	case layout.Snapshot, layout.Watermark, layout.CDC, layout.RemoteLive, layout.RemoteForensic:
 	default:
 		return nil, modelErr("stream %q has capture %s, which the merge service stages (yellow.md §7.4)", key, capture)
 	}
@@ -173,6 +175,14 @@ func Resolve(m *modelv1.Model, d, key string) (*Stream, error) {
 		s.Datasets = append(s.Datasets, ds)
 	}
 	switch capture {
+	case layout.RemoteLive, layout.RemoteForensic:
+		if s.Primary, err = primary(x, gs.PrimaryPlatform, y.GetMergeCredential()); err != nil {
+			return nil, err
+		}
+		for _, ds := range s.Datasets {
+			r := mergesql.RemoteOf(gs.PrimaryPlatform, ds.Dataset)
+			ds.Remote = &r
+		}
 	case layout.Snapshot, layout.Watermark:
 		container := x.ResolveContainer(store.GetZone(), store.GetTeam(), c.Container)
 		src, err := postgres(container, c.Credential, "source of datastore "+gs.Datastore)

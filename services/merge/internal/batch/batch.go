@@ -13,7 +13,6 @@ import (
 
 	"github.com/datasurface/datasurface/kit/pg"
 	"github.com/datasurface/datasurface/platforms/yellow/ddl"
-	"github.com/datasurface/datasurface/platforms/yellow/layout"
 	"github.com/datasurface/datasurface/platforms/yellow/mergesql"
 	"github.com/datasurface/datasurface/services/merge/internal/platform"
 	"github.com/jackc/pgx/v5"
@@ -48,6 +47,10 @@ type Opened struct {
 	Reset   bool
 	// Pruned counts the staging rows deleted by retention, by dataset.
 	Pruned map[string]int64
+	// Noop: a secondary's stream with nothing new on its primary; no batch was created (Batch
+	// 0). Remote is a secondary batch's position on its primary (also set for a no-op: R and L).
+	Noop   bool
+	Remote *mergesql.RemoteState
 }
 
 func exec(ctx context.Context, tx pgx.Tx, s mergesql.Stmt) (int64, error) {
@@ -83,9 +86,17 @@ func readState(ctx context.Context, tx pgx.Tx, books mergesql.Books, key string,
 // merge next. A resumed batch whose recorded fingerprints differ from the model's is reset:
 // staging(B) deleted, new fingerprints recorded, status started.
 func Open(ctx context.Context, db pg.Beginner, p *platform.Platform, s *platform.Stream, modelVersion int64) (Opened, error) {
-	if s.Capture == layout.RemoteForensic {
-		return Opened{}, fmt.Errorf("stream %s: forensic secondaries (yellow.md §8.2) are not supported by the merge service yet", s.Key)
+	if s.Remote {
+		return Opened{}, fmt.Errorf("stream %s is copied from primary platform %s: open its batches with OpenRemote", s.Key, s.PrimaryPlatform)
 	}
+	return open(ctx, db, p, s, modelVersion, nil)
+}
+
+// newRemote decides, under the counter row lock, whether a secondary's stream starts a batch
+// after its current batch cur (none or committed): ok false is a no-op.
+type newRemote func(ctx context.Context, tx pgx.Tx, cur int32) (b int32, rs *mergesql.RemoteState, ok bool, err error)
+
+func open(ctx context.Context, db pg.Beginner, p *platform.Platform, s *platform.Stream, modelVersion int64, remote newRemote) (Opened, error) {
 	books := mergesql.BooksOf(p.Name)
 	var o Opened
 	err := pg.InTx(ctx, db, func(tx pgx.Tx) error {
@@ -117,6 +128,18 @@ func Open(ctx context.Context, db pg.Beginner, p *platform.Platform, s *platform
 		switch decision {
 		case mergesql.OpenNew:
 			o.Batch, o.Status, o.Attempt, o.New = cur+1, mergesql.Started, 1, true
+			if remote != nil {
+				b, rs, ok, err := remote(ctx, tx, cur)
+				if err != nil {
+					return err
+				}
+				o.Remote = rs
+				if !ok {
+					o = Opened{Noop: true, Remote: rs}
+					return nil
+				}
+				o.Batch, fresh.Remote = b, rs
+			}
 			raw, err := fresh.Marshal()
 			if err != nil {
 				return err
@@ -139,12 +162,12 @@ func Open(ctx context.Context, db pg.Beginner, p *platform.Platform, s *platform
 			}
 			return nil
 		case mergesql.OpenMerge:
-			o.Batch, o.Status, o.Attempt = cur, mergesql.Ingested, state.Attempt
+			o.Batch, o.Status, o.Attempt, o.Remote = cur, mergesql.Ingested, state.Attempt, state.Remote
 			if maps.Equal(state.Fingerprints, fresh.Fingerprints) {
 				return nil
 			}
 		case mergesql.OpenResume:
-			o.Batch, o.Status, o.Attempt, o.Resumed = cur, mergesql.Started, state.Attempt, true
+			o.Batch, o.Status, o.Attempt, o.Resumed, o.Remote = cur, mergesql.Started, state.Attempt, true, state.Remote
 			if status == mergesql.Failed {
 				o.Attempt++
 			}
@@ -274,7 +297,9 @@ func Commit(ctx context.Context, db pg.Beginner, p *platform.Platform, s *platfo
 			if err != nil {
 				return err
 			}
-			if ds.Layout.Keyless() {
+			if ds.Layout.Keyless() && !s.Remote {
+				// A secondary's rows are the primary's, already one per key (a mirror's several
+				// versions of one keyless row must all stay).
 				stmts = append([]mergesql.Stmt{mergesql.DedupKeyless(ds.Staging.Name, b)}, stmts...)
 			}
 			n, err := mergesql.Exec(ctx, tx, stmts)

@@ -35,6 +35,10 @@ type Options struct {
 	Decommission bool
 	// BadQuery makes the transformer's query fail at run time (it divides by zero).
 	BadQuery bool
+	// Secondaries adds the Ledger datastore (snapshot: entries keyed, tags keyless) with
+	// primary ingestion on YellowForensic, and two secondary platforms copying it from there
+	// (yellow.md §8): YellowCopy (LIVE_ONLY) and YellowMirror (FORENSIC), read by workspace Books.
+	Secondaries bool
 }
 
 const modelYAML = `apiVersion: datasurface/v1
@@ -80,6 +84,22 @@ spec:
         mergeDatabase:
           postgres: {name: merge_pg, host: "{{.Host}}", port: {{.Port}}, database: "{{.MergeDB}}", locations: ["Acme:EU"]}
         mergeCredential: {name: MERGE_PG, type: USER_PASSWORD}
+{{- if .Secondaries}}
+    - name: YellowCopy
+      yellow:
+        milestoning: LIVE_ONLY
+        stagingBatchesToKeep: {{.Keep}}
+        mergeDatabase:
+          postgres: {name: merge_pg, host: "{{.Host}}", port: {{.Port}}, database: "{{.MergeDB}}", locations: ["Acme:EU"]}
+        mergeCredential: {name: MERGE_PG, type: USER_PASSWORD}
+    - name: YellowMirror
+      yellow:
+        milestoning: FORENSIC
+        stagingBatchesToKeep: {{.Keep}}
+        mergeDatabase:
+          postgres: {name: merge_pg, host: "{{.Host}}", port: {{.Port}}, database: "{{.MergeDB}}", locations: ["Acme:EU"]}
+        mergeCredential: {name: MERGE_PG, type: USER_PASSWORD}
+{{- end}}
 ---
 apiVersion: datasurface/v1
 kind: PlatformAssignments
@@ -98,6 +118,20 @@ spec:
       datasetGroup: current
       platforms:
         - {platform: YellowForensic, status: PROVISIONED}
+{{- if .Secondaries}}
+    - workspace: Books
+      datasetGroup: history
+      platforms:
+        - {platform: YellowForensic, status: PROVISIONED}
+        - {platform: YellowMirror, status: PROVISIONED}
+    - workspace: Books
+      datasetGroup: current
+      platforms:
+        - {platform: YellowCopy, status: PROVISIONED}
+  primaryIngestion:
+    - datastore: Ledger
+      platforms: [YellowForensic]
+{{- end}}
 ---
 apiVersion: datasurface/v1
 kind: Datastore
@@ -162,6 +196,55 @@ spec:
       columns:
         - {name: person_id, type: Integer, nullable: false}
         - {name: visits, type: BigInt, nullable: false}
+{{- if .Secondaries}}
+---
+apiVersion: datasurface/v1
+kind: Datastore
+metadata: {name: Ledger, zone: Europe, team: Shop}
+spec:
+  capture:
+    sqlSnapshot:
+      container:
+        postgres: {name: shop_pg, host: "{{.Host}}", port: {{.Port}}, database: "{{.SourceDB}}", locations: ["Acme:EU"]}
+      credential: {name: SHOP_PG, type: USER_PASSWORD}
+      consistency: MULTI_DATASET
+      trigger: {cron: "*/10 * * * *"}
+      sourceTables: {entries: public.entries, tags: public.tags}
+  datasets:
+    - name: entries
+      classifications: [IP]
+      primaryKey: [id]
+      columns:
+        - {name: id, type: Integer, nullable: false}
+        - {name: owner, type: VarChar(20)}
+        - {name: amount, type: "Decimal(10,2)"}
+        - {name: at, type: Timestamp}
+        - {name: raw, type: Binary}
+        - {name: ok, type: Boolean}
+    - name: tags
+      classifications: [IP]
+      columns:
+        - {name: entry_id, type: Integer, nullable: false}
+        - {name: tag, type: VarChar(20)}
+---
+apiVersion: datasurface/v1
+kind: Workspace
+metadata: {name: Books, zone: Europe, team: Shop}
+spec:
+  access:
+    approvedClassifications: [PUB, IP]
+  datasetGroups:
+    - name: history
+      platformRequirements: {milestoning: FORENSIC}
+      sinks:
+        - {datastore: Ledger, dataset: entries}
+        - {datastore: Ledger, dataset: tags}
+    - name: current
+      platformRequirements: {milestoning: LIVE_ONLY}
+      sinks:
+        - {datastore: Ledger, dataset: entries}
+        - {datastore: Ledger, dataset: tags}
+{{- end}}
 ---
 apiVersion: datasurface/v1
 kind: Workspace

@@ -50,8 +50,33 @@ type Stream struct {
 	// Remote is set when the platform copies the datastore from PrimaryPlatform (yellow.md §8).
 	Remote          bool
 	PrimaryPlatform string
+	// Primary is what the stream reads on its primary platform when Remote, else nil.
+	Primary *Primary
 	// Datasets in model order.
 	Datasets []*Dataset
+}
+
+// Primary is the primary platform P a secondary's stream copies from (yellow.md §8): P's
+// settings (nil when P is not a Yellow platform) and milestoning (0 when unknown). The
+// secondary reads P's merge database with its own merge login.
+type Primary struct {
+	Name        string
+	Settings    *modelv1.YellowPlatform
+	Milestoning layout.Milestoning
+}
+
+// Check says why the stream cannot copy from P: P must be a FORENSIC Yellow platform with a
+// postgres merge database (DS-YELLOW-015).
+func (p *Primary) Check() error {
+	switch {
+	case p.Settings == nil:
+		return fmt.Errorf("primary ingestion platform %q is not a Yellow platform", p.Name)
+	case p.Milestoning != layout.Forensic:
+		return fmt.Errorf("primary ingestion platform %q must be a FORENSIC Yellow platform (yellow.md §8)", p.Name)
+	case p.Settings.GetMergeDatabase().GetPostgres() == nil:
+		return fmt.Errorf("primary ingestion platform %q: mergeDatabase must be a postgres container", p.Name)
+	}
+	return nil
 }
 
 // Dataset is one dataset of a stream with its tables.
@@ -66,6 +91,8 @@ type Dataset struct {
 	// Keep is stagingBatchesToKeep for this dataset (platform setting or stream override).
 	Keep        int32
 	Fingerprint string
+	// Remote is the primary's merge and metrics tables of the dataset (secondaries only).
+	Remote *mergesql.Remote
 }
 
 // Tables returns the dataset's tables in creation order: staging, CDC load, merge.
@@ -147,6 +174,13 @@ func (p *Platform) buildStream(gs graph.Stream) (*Stream, error) {
 		return nil, fmt.Errorf("stream %s: %w", gs.Key, err)
 	}
 	s := &Stream{Key: gs.Key, Datastore: gs.Datastore, Capture: capture, Remote: gs.Remote, PrimaryPlatform: gs.PrimaryPlatform}
+	if gs.Remote {
+		s.Primary = &Primary{Name: gs.PrimaryPlatform}
+		if y := p.Index.Platforms[gs.PrimaryPlatform].GetYellow(); y != nil {
+			s.Primary.Settings = y
+			s.Primary.Milestoning, _ = layout.MilestoningOf(y.GetMilestoning())
+		}
+	}
 	store := p.Index.Datastores[gs.Datastore]
 	for _, name := range gs.Datasets {
 		md := index.FindDataset(store, name)
@@ -165,6 +199,10 @@ func (p *Platform) buildStream(gs graph.Stream) (*Stream, error) {
 		if capture == layout.CDC {
 			l := layout.CDCLoad(p.Name, ld)
 			ds.Load = &l
+		}
+		if gs.Remote {
+			r := mergesql.RemoteOf(gs.PrimaryPlatform, ld)
+			ds.Remote = &r
 		}
 		s.Datasets = append(s.Datasets, ds)
 	}
