@@ -3,8 +3,10 @@
 // real ingest and merge services in this process against one PostgreSQL cluster, it measures
 //
 //   - ingest rows/s beside the physical limit measured in the same run on the same databases:
-//     the same read query's `COPY (SELECT …) TO STDOUT` piped into `COPY … FROM STDIN` of a
-//     plain table with the same columns;
+//     `COPY (SELECT …) TO STDOUT` piped into `COPY … FROM STDIN` of an empty table with the
+//     staging table's columns and indexes, the faster of two pipes producing the same staged
+//     rows (source rows hashed in SQL; the staged rows themselves), and, for reference only,
+//     the raw pipe of the model columns into a plain unindexed table (ingestlimit.go);
 //   - live and forensic merge changed-rows/s for batches changing 1% and 10% of the rows
 //     (a third each inserts, updates and deletes) beside a hand-written set-based statement
 //     sequence applying the same staged snapshot to a copy of the same merge table;
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/datasurface/datasurface/platforms/yellow/ddl"
+	"github.com/datasurface/datasurface/platforms/yellow/hashing"
 	"github.com/datasurface/datasurface/platforms/yellow/naming"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/services/ingest"
@@ -49,16 +52,24 @@ type Options struct {
 	SmallBatches int
 	// Progress, when set, receives a line per step.
 	Progress func(line string)
+	// Log, when set, receives the ingest service's log (its debug level times every dataset's
+	// copy and what follows it); nil discards it.
+	Log *slog.Logger
 }
 
 // Result holds every figure.
 type Result struct {
 	Rows     int
 	RowBytes float64
-	// IngestRate and IngestLimit are rows/s (medians over the snapshot batches, each ingest
-	// followed by its limit copy).
-	IngestRate, IngestLimit float64
-	IngestBatches           int
+	// IngestRate and the limits are rows/s, medians over the snapshot batches, each ingest
+	// followed by its limit copies (ingestlimit.go). IngestLimit, the target's denominator, is
+	// per batch the faster of IngestHashedLimit (source rows hashed in SQL, piped into an empty
+	// copy of staging) and IngestRestageLimit (the staged rows piped into an empty copy of
+	// staging); IngestRawLimit is the model columns piped into an unindexed table, for reference.
+	IngestRate, IngestLimit               float64
+	IngestHashedLimit, IngestRestageLimit float64
+	IngestRawLimit                        float64
+	IngestBatches                         int
 	// Merges are the change batches, per change percent and platform.
 	Merges []MergeFigures
 	// SmallBatch is the median time of a whole 10-row batch; SmallIngest its ingest share.
@@ -104,9 +115,14 @@ type bench struct {
 	merge    *merge.Activities
 	ingest   *ingest.Activities
 	src, mrg *pgx.Conn
+	// mrg2 is a second merge-database session: the source side of the restaged limit pipe.
+	mrg2     *pgx.Conn
 	res      *Result
 	ingested []float64
 	limits   []float64
+	hashed   []float64
+	restaged []float64
+	raw      []float64
 	sampling bool
 }
 
@@ -135,6 +151,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer func() {
 		_ = b.src.Close(context.WithoutCancel(ctx))
 		_ = b.mrg.Close(context.WithoutCancel(ctx))
+		_ = b.mrg2.Close(context.WithoutCancel(ctx))
 	}()
 	var err error
 	if b.m, err = loadModel(filepath.Join(o.Dir, "model"), pl); err != nil {
@@ -145,7 +162,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer msvc.Close()
-	isvc, err := ingest.New(ingest.Config{SSLMode: "disable"}, ingest.Deps{Secrets: ingest.Credentials{LookupEnv: func(name string) (string, bool) {
+	ilog := o.Log
+	if ilog == nil {
+		ilog = slog.New(slog.DiscardHandler)
+	}
+	isvc, err := ingest.New(ingest.Config{SSLMode: "disable"}, ingest.Deps{Log: ilog, Secrets: ingest.Credentials{LookupEnv: func(name string) (string, bool) {
 		if strings.HasSuffix(name, "_USER") {
 			return "postgres", true
 		}
@@ -180,7 +201,14 @@ func (b *bench) databases(ctx context.Context, pl placement) error {
 			return err
 		}
 	}
-	if b.src, err = pgx.Connect(ctx, dsn(pl.SourceDB)); err != nil {
+	sc, err := pgx.ParseConfig(dsn(pl.SourceDB))
+	if err != nil {
+		return err
+	}
+	for k, v := range hashing.SessionSettings() { // the SQL hashes of the limit read canonical text (yellow.md §1, §5)
+		sc.RuntimeParams[k] = v
+	}
+	if b.src, err = pgx.ConnectConfig(ctx, sc); err != nil {
 		return err
 	}
 	mc, err := pgx.ParseConfig(dsn(pl.MergeDB))
@@ -191,6 +219,9 @@ func (b *bench) databases(ctx context.Context, pl placement) error {
 		mc.RuntimeParams[k] = v
 	}
 	if b.mrg, err = pgx.ConnectConfig(ctx, mc); err != nil {
+		return err
+	}
+	if b.mrg2, err = pgx.ConnectConfig(ctx, mc); err != nil {
 		return err
 	}
 	t0 := time.Now()
@@ -231,6 +262,7 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	b.res.IngestRate, b.res.IngestLimit, b.res.IngestBatches = median(b.ingested), median(b.limits), len(b.ingested)
+	b.res.IngestHashedLimit, b.res.IngestRestageLimit, b.res.IngestRawLimit = median(b.hashed), median(b.restaged), median(b.raw)
 	return b.small(ctx)
 }
 
@@ -293,13 +325,14 @@ func (b *bench) batch(ctx context.Context, d, stream string, pct int) (MergeFigu
 	if big {
 		b.res.RowBytes = float64(in.Bytes) / float64(max(in.Total, 1))
 		b.ingested = append(b.ingested, float64(in.Total)/f.Ingest.Seconds())
-		lim, err := b.ingestLimit(ctx)
+		l, err := b.ingestLimits(ctx, naming.StagingTable(d, stream, "rows"), st.Batch, len(b.limits) == 0)
 		if err != nil {
 			return f, err
 		}
-		b.limits = append(b.limits, lim)
-		b.say("%s batch %d: ingest %d rows in %s (%.0f rows/s; limit %.0f rows/s); peak heap %.1f MiB, RSS %.1f MiB", d, st.Batch, in.Total,
-			f.Ingest.Round(time.Millisecond), float64(in.Total)/f.Ingest.Seconds(), lim, float64(heap)/(1<<20), float64(rssPeak)/(1<<20))
+		b.limits, b.hashed, b.restaged, b.raw = append(b.limits, l.limit()), append(b.hashed, l.hashed), append(b.restaged, l.restaged), append(b.raw, l.raw)
+		b.say("%s batch %d: ingest %d rows in %s (%.0f rows/s; limit %.0f rows/s = max(SQL-hashed %.0f, restaged %.0f); raw COPY %.0f rows/s); peak heap %.1f MiB, RSS %.1f MiB",
+			d, st.Batch, in.Total, f.Ingest.Round(time.Millisecond), float64(in.Total)/f.Ingest.Seconds(), l.limit(), l.hashed, l.restaged, l.raw,
+			float64(heap)/(1<<20), float64(rssPeak)/(1<<20))
 	}
 	mt := naming.MergeTable(d, stream, "rows")
 	if pct > 0 {
@@ -337,23 +370,6 @@ func (b *bench) batch(ctx context.Context, d, stream string, pct int) (MergeFigu
 	b.say("%s batch %d (%d%% changed): merge %d rows (%d/%d/%d) in %s, hand-written %s; whole batch %s", d, st.Batch, pct,
 		f.Changed, mr.Inserted, mr.Updated, mr.Deleted, f.Merge.Round(time.Millisecond), f.Limit.Round(time.Millisecond), f.Batch.Round(time.Millisecond))
 	return f, nil
-}
-
-// ingestLimit pipes the ingest's read query into the plain sink table and returns rows/s.
-func (b *bench) ingestLimit(ctx context.Context) (float64, error) {
-	if _, err := b.mrg.Exec(ctx, "TRUNCATE public.sink"); err != nil {
-		return 0, err
-	}
-	var sel []string
-	for _, c := range columns {
-		sel = append(sel, c.read+" AS "+ddl.Quote(c.name))
-	}
-	t0 := time.Now()
-	n, err := pipeCopy(ctx, b.src, b.mrg, "SELECT "+strings.Join(sel, ", ")+" FROM public.big", "COPY public.sink FROM STDIN")
-	if err != nil {
-		return 0, fmt.Errorf("physical limit copy: %w", err)
-	}
-	return float64(n) / time.Since(t0).Seconds(), nil
 }
 
 // small measures whole 10-row batches, warm: one row changed per batch.

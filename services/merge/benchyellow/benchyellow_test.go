@@ -14,8 +14,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestRunSmall runs the whole bench on a small table: every figure is measured and the merge
-// and the hand-written statements agree on every change batch.
+// TestRunSmall runs the whole bench on a small table: every figure is measured, the merge
+// and the hand-written statements agree on every change batch, and the ingest limit's SQL
+// hashes equal the hashes the ingest staged (Run fails otherwise).
 func TestRunSmall(t *testing.T) {
 	c := pgtest.Cluster(t)
 	res, err := benchyellow.Run(t.Context(), benchyellow.Options{
@@ -26,6 +27,13 @@ func TestRunSmall(t *testing.T) {
 	}
 	if res.IngestBatches != 6 || res.IngestRate <= 0 || res.IngestLimit <= 0 || res.RowBytes < 150 || res.PeakHeap == 0 || res.PeakRSS == 0 {
 		t.Errorf("ingest figures: %+v", res)
+	}
+	// The limit is the faster staging-shaped pipe (per batch, so its median is at least either
+	// pipe's median); the raw pipe is measured beside it.
+	if res.IngestHashedLimit <= 0 || res.IngestRestageLimit <= 0 || res.IngestRawLimit <= 0 ||
+		res.IngestLimit < res.IngestHashedLimit || res.IngestLimit < res.IngestRestageLimit {
+		t.Errorf("ingest limits: limit %.0f, SQL-hashed %.0f, restaged %.0f, raw %.0f rows/s",
+			res.IngestLimit, res.IngestHashedLimit, res.IngestRestageLimit, res.IngestRawLimit)
 	}
 	if len(res.Merges) != 4 {
 		t.Fatalf("merges: %+v", res.Merges)
