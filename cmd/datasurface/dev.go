@@ -30,7 +30,8 @@ const devSynopsis = `datasurface dev [--dir <dir>] [--model <dir>] [--reset] [--
 
 Runs everything on this machine in one process, on loopback, with nothing to configure: NATS
 JetStream, a Temporal dev server, a PostgreSQL cluster from the system binaries, a Kafka-protocol
-broker, and all six services as 'serve' runs them. It pushes the example model (or --model),
+broker, MinIO (bin/minio or minio on PATH) when the model keeps a raw batch archive, and all six
+services as 'serve' runs them. It pushes the example model (or --model),
 with its database and Kafka addresses pointed at this machine's components; seeds the
 producers' source databases and topics from the model's datasets and keeps changing them a
 little; triggers every stream once; and shows the progress, one line per event. When the first
@@ -180,10 +181,10 @@ func (r *devRun) run(ctx context.Context, resume bool) error {
 	}
 	r.p.line("model", "%s: %d files; dev-only copy in %s with %d database addresses → 127.0.0.1:%d and %d Kafka bootstrap lists → %s",
 		src, len(m.files), modelDir, m.hosts, pgPort, m.brokers, kafkaAddr)
-	if m.usesRawArchive() {
-		r.p.line("warning", "the model keeps a raw batch archive; dev runs no object store for it, so those ingests fail")
-	} else {
-		r.p.event("archive", "the model keeps no raw batch archive: no MinIO needed")
+	// MinIO for the raw batch archive, when the model keeps one; it starts in the background.
+	arch, err := r.startArchive(ctx, m)
+	if err != nil {
+		return err
 	}
 
 	// Temporal starts in the background: it is the slowest.
@@ -244,6 +245,10 @@ func (r *devRun) run(ctx context.Context, resume bool) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	if err := st.save(); err != nil {
+		return err
+	}
+	archiveEndpoint, err := arch.await(ctx, r, env)
+	if err != nil {
 		return err
 	}
 	if err := writeEnvFile(filepath.Join(r.dir, "credentials.env"), env); err != nil {
@@ -316,6 +321,7 @@ func (r *devRun) run(ctx context.Context, resume bool) error {
 	cfg := serveConfig{
 		Listen: r.f.listen, NATS: ns.ClientURL(), Database: cl.DSN(controlDB),
 		Temporal: ts.Addr, TemporalNamespace: temporalserver.DefaultNamespace,
+		ArchiveEndpoint: archiveEndpoint, KafkaSecurityProtocol: "plaintext",
 		tokens: tokens, listening: func(a string) { addrc <- a },
 	}
 	names := make([]string, 0, len(services))

@@ -240,13 +240,3 @@ func (m *devModel) yellowPlatforms() []*modelv1.DataPlatform {
 	}
 	return out
 }
-
-// usesRawArchive reports whether a platform of the model keeps a raw batch archive.
-func (m *devModel) usesRawArchive() bool {
-	for _, p := range m.yellowPlatforms() {
-		if p.GetYellow().GetRawArchive() != nil {
-			return true
-		}
-	}
-	return false
-}

@@ -27,6 +27,9 @@ type devState struct {
 	KafkaPort    int `json:"kafkaPort"`
 	NATSPort     int `json:"natsPort"`
 	TemporalPort int `json:"temporalPort"`
+	// MinIOPort is the port of the MinIO server of the raw batch archive (only when the model
+	// keeps one).
+	MinIOPort int `json:"minioPort,omitempty"`
 	// Passwords of the logins dev creates, by login name.
 	Passwords map[string]string `json:"passwords"`
 	// Tokens are the API tokens of the model's repositories.

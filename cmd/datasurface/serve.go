@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 
@@ -22,6 +23,8 @@ import (
 const serveSynopsis = `datasurface serve --service=<name> [--service=<name>…] [--listen <host:port>] [--nats <url>]
                          [--database <dsn>] [--temporal <host:port>] [--temporal-namespace <name>]
                          [--tokens-file <file>] [--webhook-secrets-file <file>]
+                         [--archive-endpoint <host:port>] [--archive-secure] [--archive-region <region>]
+                         [--kafka-security-protocol plaintext|ssl|sasl_plaintext|sasl_ssl]
                          [--log-format json|text] [--log-level debug|info|warn|error]
 
 Runs one or more control-plane services in this process (DESIGN.md §5). They share one HTTP
@@ -33,6 +36,11 @@ Services: modelsvc (needs --database and --nats), validator (needs --nats), sche
 on task queues "ingest" and "merge"; need --nats for the committed models and --temporal),
 security (Connect API, commit consumer and the "security" activity worker; needs --nats and
 --temporal). Credentials of the model's credential stores come from the environment and files.
+
+ingest writes the raw batch archive of a platform with rawArchive (yellow.md §7.5) to the S3/MinIO
+endpoint --archive-endpoint (TLS with --archive-secure); without it those platforms' ingests fail.
+The model names only the bucket, prefix and credential. --kafka-security-protocol is the Kafka CDC
+consumer's security.protocol (sasl_*: the stream's credential is the SASL/PLAIN login).
 
 --tokens-file and --webhook-secrets-file hold a YAML or JSON mapping of repository
 (location@branch) to its API token / webhook HMAC secret; their contents are never logged.
@@ -51,6 +59,13 @@ type serveConfig struct {
 	WebhookSecretsFile string
 	LogFormat          string
 	LogLevel           string
+	// ArchiveEndpoint, ArchiveSecure and ArchiveRegion locate the raw batch archive's object
+	// store (ingest; "" = no archive).
+	ArchiveEndpoint string
+	ArchiveSecure   bool
+	ArchiveRegion   string
+	// KafkaSecurityProtocol is the CDC consumer's security.protocol (ingest).
+	KafkaSecurityProtocol string
 
 	// tokens and webhookSecrets are the contents of the two files (`datasurface dev` sets
 	// tokens directly).
@@ -126,31 +141,9 @@ func buildValidator(d serveDeps) (component, error) {
 }
 
 func (c *cli) serve(ctx context.Context, args []string) error {
-	var cfg serveConfig
-	fs := c.newFlagSet("serve", serveSynopsis)
-	fs.Var((*listFlag)(&cfg.Services), "service", "a service to run, by `name` (repeatable, or comma-separated): "+serviceNames())
-	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "the `address` of the HTTP server (Connect, gRPC, health)")
-	fs.StringVar(&cfg.NATS, "nats", nats.DefaultURL, "the NATS server (JetStream) `url`")
-	fs.StringVar(&cfg.Database, "database", "", "the connection string (`dsn`) of the control-plane Postgres database")
-	fs.StringVar(&cfg.Temporal, "temporal", "", "the Temporal frontend `host:port` (scheduler, ingest, merge, security)")
-	fs.StringVar(&cfg.TemporalNamespace, "temporal-namespace", "default", "the Temporal `namespace`")
-	fs.StringVar(&cfg.TokensFile, "tokens-file", "", "YAML or JSON `file` mapping repository (location@branch) → API token")
-	fs.StringVar(&cfg.WebhookSecretsFile, "webhook-secrets-file", "", "YAML or JSON `file` mapping repository → webhook HMAC secret")
-	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
-	fs.StringVar(&cfg.LogLevel, "log-level", "info", "lowest level logged: debug, info, warn or error")
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		writeEnvUsage(fs.Output(), fs)
-	}
-	if err := parse(fs, args); err != nil {
+	cfg, err := c.serveConfig(args)
+	if err != nil {
 		return helpOK(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("serve: unexpected argument %q", fs.Arg(0))
-	}
-	if err := applyEnv(fs, c.getenv); err != nil {
-		return err
 	}
 	specs, err := selectServices(cfg.Services)
 	if err != nil {
@@ -168,6 +161,55 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	log.InfoContext(ctx, "serve stopped")
 	return nil
+}
+
+// kafkaSecurityProtocols are the values --kafka-security-protocol accepts (librdkafka's
+// security.protocol).
+var kafkaSecurityProtocols = []string{"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"}
+
+// serveConfig parses serve's command line, then its environment fallback, and checks the
+// values that are not checked later (usage errors).
+func (c *cli) serveConfig(args []string) (serveConfig, error) {
+	var cfg serveConfig
+	fs := c.newFlagSet("serve", serveSynopsis)
+	fs.Var((*listFlag)(&cfg.Services), "service", "a service to run, by `name` (repeatable, or comma-separated): "+serviceNames())
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "the `address` of the HTTP server (Connect, gRPC, health)")
+	fs.StringVar(&cfg.NATS, "nats", nats.DefaultURL, "the NATS server (JetStream) `url`")
+	fs.StringVar(&cfg.Database, "database", "", "the connection string (`dsn`) of the control-plane Postgres database")
+	fs.StringVar(&cfg.Temporal, "temporal", "", "the Temporal frontend `host:port` (scheduler, ingest, merge, security)")
+	fs.StringVar(&cfg.TemporalNamespace, "temporal-namespace", "default", "the Temporal `namespace`")
+	fs.StringVar(&cfg.TokensFile, "tokens-file", "", "YAML or JSON `file` mapping repository (location@branch) → API token")
+	fs.StringVar(&cfg.WebhookSecretsFile, "webhook-secrets-file", "", "YAML or JSON `file` mapping repository → webhook HMAC secret")
+	fs.StringVar(&cfg.ArchiveEndpoint, "archive-endpoint", "", "the S3/MinIO `host:port` of the raw batch archive (ingest; empty: platforms with rawArchive fail their ingests)")
+	fs.BoolVar(&cfg.ArchiveSecure, "archive-secure", false, "reach the archive endpoint over TLS (ingest)")
+	fs.StringVar(&cfg.ArchiveRegion, "archive-region", "", "the archive bucket's `region` (ingest; empty: the store's default)")
+	fs.StringVar(&cfg.KafkaSecurityProtocol, "kafka-security-protocol", "plaintext", "the Kafka CDC consumer's security.protocol (ingest): "+strings.Join(kafkaSecurityProtocols, ", "))
+	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "lowest level logged: debug, info, warn or error")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		writeEnvUsage(fs.Output(), fs)
+	}
+	if err := parse(fs, args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, usageErrorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, c.getenv); err != nil {
+		return cfg, err
+	}
+	if !slices.Contains(kafkaSecurityProtocols, cfg.KafkaSecurityProtocol) {
+		return cfg, usageErrorf("--kafka-security-protocol (or %s) must be %s, not %q",
+			envName("kafka-security-protocol"), strings.Join(kafkaSecurityProtocols, ", "), cfg.KafkaSecurityProtocol)
+	}
+	if cfg.ArchiveEndpoint != "" {
+		if host, port, err := net.SplitHostPort(cfg.ArchiveEndpoint); err != nil || host == "" || port == "" {
+			return cfg, usageErrorf("--archive-endpoint (or %s) must be host:port, not %q", envName("archive-endpoint"), cfg.ArchiveEndpoint)
+		}
+	}
+	return cfg, nil
 }
 
 func serviceNames() string {

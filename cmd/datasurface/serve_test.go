@@ -15,6 +15,7 @@ import (
 
 	"github.com/datasurface/datasurface/kit/natsserver"
 	"github.com/datasurface/datasurface/kit/pgtest"
+	"github.com/datasurface/datasurface/services/ingest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -176,6 +177,13 @@ func TestServeUsage(t *testing.T) {
 		{name: "nats unreachable", args: []string{"serve", "--service=validator", "--nats=nats://127.0.0.1:1", "--log-level=error"}, wantCode: 2,
 			wantStderr: "serve: nats nats://127.0.0.1:1:"},
 		{name: "help", args: []string{"serve", "-h"}, wantStderr: "DATASURFACE_WEBHOOK_SECRETS_FILE"},
+		{name: "help lists the archive and Kafka flags", args: []string{"serve", "-h"}, wantStderr: "DATASURFACE_KAFKA_SECURITY_PROTOCOL"},
+		{name: "bad kafka security protocol", args: []string{"serve", "--service=ingest", "--kafka-security-protocol=SASL_SCRAM"}, wantCode: 2,
+			wantStderr: `--kafka-security-protocol (or DATASURFACE_KAFKA_SECURITY_PROTOCOL) must be plaintext, ssl, sasl_plaintext, sasl_ssl, not "SASL_SCRAM"`},
+		{name: "bad kafka security protocol from the environment", args: []string{"serve", "--service=ingest"},
+			env: map[string]string{"DATASURFACE_KAFKA_SECURITY_PROTOCOL": "tls"}, wantCode: 2, wantStderr: `not "tls"`},
+		{name: "archive endpoint without a port", args: []string{"serve", "--service=ingest", "--archive-endpoint=minio"}, wantCode: 2,
+			wantStderr: `--archive-endpoint (or DATASURFACE_ARCHIVE_ENDPOINT) must be host:port, not "minio"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +226,42 @@ func TestServeSecretsFileErrors(t *testing.T) {
 			}
 			if strings.Contains(errb.String(), "s3cr3t") {
 				t.Errorf("stderr shows a secret: %q", errb.String())
+			}
+		})
+	}
+}
+
+// TestServeArchiveAndKafkaConfig: the archive and Kafka flags, or their environment variables,
+// reach the ingest service's configuration; the command line wins over the environment.
+func TestServeArchiveAndKafkaConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want ingest.Config
+	}{
+		{name: "defaults", want: ingest.Config{Kafka: ingest.KafkaConfig{SecurityProtocol: "plaintext"}}},
+		{name: "flags",
+			args: []string{"--archive-endpoint", "minio:9000", "--archive-secure", "--archive-region", "eu-central-1", "--kafka-security-protocol", "sasl_ssl"},
+			want: ingest.Config{Archive: ingest.ArchiveConfig{Endpoint: "minio:9000", Secure: true, Region: "eu-central-1"}, Kafka: ingest.KafkaConfig{SecurityProtocol: "sasl_ssl"}}},
+		{name: "environment",
+			env: map[string]string{"DATASURFACE_ARCHIVE_ENDPOINT": "s3.example.com:443", "DATASURFACE_ARCHIVE_SECURE": "true",
+				"DATASURFACE_ARCHIVE_REGION": "us-east-1", "DATASURFACE_KAFKA_SECURITY_PROTOCOL": "ssl"},
+			want: ingest.Config{Archive: ingest.ArchiveConfig{Endpoint: "s3.example.com:443", Secure: true, Region: "us-east-1"}, Kafka: ingest.KafkaConfig{SecurityProtocol: "ssl"}}},
+		{name: "flag over environment", args: []string{"--archive-endpoint", "127.0.0.1:9000", "--kafka-security-protocol", "sasl_plaintext"},
+			env:  map[string]string{"DATASURFACE_ARCHIVE_ENDPOINT": "minio:9000", "DATASURFACE_KAFKA_SECURITY_PROTOCOL": "ssl"},
+			want: ingest.Config{Archive: ingest.ArchiveConfig{Endpoint: "127.0.0.1:9000"}, Kafka: ingest.KafkaConfig{SecurityProtocol: "sasl_plaintext"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			c := &cli{stdout: &out, stderr: &errb, getenv: func(k string) string { return tt.env[k] }}
+			cfg, err := c.serveConfig(append([]string{"--service=ingest"}, tt.args...))
+			if err != nil {
+				t.Fatalf("serveConfig: %v (stderr %q)", err, errb.String())
+			}
+			if diff := cmp.Diff(tt.want, ingestConfig(cfg)); diff != "" {
+				t.Errorf("ingest config (-want +got):\n%s", diff)
 			}
 		})
 	}

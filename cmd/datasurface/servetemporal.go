@@ -26,11 +26,20 @@ func buildScheduler(d serveDeps) (component, error) {
 }
 
 func buildIngest(d serveDeps) (component, error) {
-	svc, err := ingest.New(ingest.Config{}, ingest.Deps{Log: d.log, Models: d.models, Latest: d.models, Secrets: d.secrets(), JS: d.js})
+	svc, err := ingest.New(ingestConfig(d.cfg), ingest.Deps{Log: d.log, Models: d.models, Latest: d.models, Secrets: d.secrets(), JS: d.js})
 	if err != nil {
 		return nil, err
 	}
 	return &temporalWorker{w: ingest.NewTemporalWorker(d.temporal, svc.Activities(), worker.Options{}), register: svc.Register}, nil
+}
+
+// ingestConfig is the ingest service's configuration from serve's flags: the raw archive's
+// object store and the Kafka CDC consumer's security protocol.
+func ingestConfig(cfg serveConfig) ingest.Config {
+	return ingest.Config{
+		Archive: ingest.ArchiveConfig{Endpoint: cfg.ArchiveEndpoint, Secure: cfg.ArchiveSecure, Region: cfg.ArchiveRegion},
+		Kafka:   ingest.KafkaConfig{SecurityProtocol: cfg.KafkaSecurityProtocol},
+	}
 }
 
 func buildMerge(d serveDeps) (component, error) {
