@@ -101,6 +101,10 @@ func (c *cli) bench(ctx context.Context, args []string) error {
 	}
 	var over error
 	for _, name := range slices.Compact(suites) {
+		// Each suite starts from a collected heap returned to the OS, so a memory figure does
+		// not carry what an earlier suite left behind (one-shot commands run with the GC off).
+		runtime.GC()
+		debug.FreeOSMemory()
 		var err error
 		if name == "gate" {
 			err = c.benchGate(ctx, filepath.Join(root, "gate"), cfg, *runs, *cpuprofile, *memprofile)
