@@ -12,6 +12,7 @@ import (
 	"connectrpc.com/connect"
 	mergev1 "github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1/mergev1connect"
+	yellowv1 "github.com/datasurface/datasurface/proto/gen/datasurface/yellow/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -203,7 +204,7 @@ func (c *cli) batchesGet(ctx context.Context, args []string) error {
 	return nil
 }
 
-func writeBatch(out io.Writer, b *mergev1.Batch, version int64) {
+func writeBatch(out io.Writer, b *yellowv1.Batch, version int64) {
 	fmt.Fprintf(out, "batch      %s/%s #%d (model version %d)\n", b.GetPlatform(), b.GetStream(), b.GetId(), version)
 	fmt.Fprintf(out, "status     %s (attempt %d, run under model version %d)\n", batchStatusText(b.GetStatus()), b.GetAttempt(), b.GetModelVersion())
 	fmt.Fprintf(out, "started    %s\n", tsText(b.GetStartTime()))
@@ -227,11 +228,11 @@ func writeBatch(out io.Writer, b *mergev1.Batch, version int64) {
 	_ = w.Flush()
 }
 
-func batchStatusText(s mergev1.BatchStatus) string {
+func batchStatusText(s yellowv1.BatchStatus) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "BATCH_STATUS_"))
 }
 
-func batchErrorText(e *mergev1.BatchError) string {
+func batchErrorText(e *yellowv1.BatchError) string {
 	if e == nil {
 		return ""
 	}

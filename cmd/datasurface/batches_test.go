@@ -17,6 +17,7 @@ import (
 	"github.com/datasurface/datasurface/proto/gen/datasurface/ingest/v1/ingestv1connect"
 	mergev1 "github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1/mergev1connect"
+	yellowv1 "github.com/datasurface/datasurface/proto/gen/datasurface/yellow/v1"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -29,12 +30,12 @@ type fakeMerge struct {
 
 var t0 = time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
 
-var fakeBatches = []*mergev1.Batch{
-	{Platform: "YellowLive", Stream: "SalesDB", Id: 3, Status: mergev1.BatchStatus_BATCH_STATUS_FAILED, Attempt: 2, StartTime: timestamppb.New(t0),
-		Error: &mergev1.BatchError{Phase: "ingest", Message: "column amount missing", Permanent: true}},
-	{Platform: "YellowLive", Stream: "SalesDB", Id: 2, Status: mergev1.BatchStatus_BATCH_STATUS_COMMITTED, Attempt: 1, Inserted: 5, Total: 5,
+var fakeBatches = []*yellowv1.Batch{
+	{Platform: "YellowLive", Stream: "SalesDB", Id: 3, Status: yellowv1.BatchStatus_BATCH_STATUS_FAILED, Attempt: 2, StartTime: timestamppb.New(t0),
+		Error: &yellowv1.BatchError{Phase: "ingest", Message: "column amount missing", Permanent: true}},
+	{Platform: "YellowLive", Stream: "SalesDB", Id: 2, Status: yellowv1.BatchStatus_BATCH_STATUS_COMMITTED, Attempt: 1, Inserted: 5, Total: 5,
 		StartTime: timestamppb.New(t0), EndTime: timestamppb.New(t0.Add(time.Second)), DataTime: timestamppb.New(t0),
-		Datasets: []*mergev1.DatasetRows{{Dataset: "orders", Staged: 5, Inserted: 5}}},
+		Datasets: []*yellowv1.DatasetRows{{Dataset: "orders", Staged: 5, Inserted: 5}}},
 }
 
 func (f *fakeMerge) ListBatches(_ context.Context, r *connect.Request[mergev1.ListBatchesRequest]) (*connect.Response[mergev1.ListBatchesResponse], error) {

@@ -16,6 +16,7 @@ import (
 	ingestv1 "github.com/datasurface/datasurface/proto/gen/datasurface/ingest/v1"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/ingest/v1/ingestv1connect"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
+	yellowv1 "github.com/datasurface/datasurface/proto/gen/datasurface/yellow/v1"
 	"github.com/datasurface/datasurface/services/ingest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -181,7 +182,7 @@ func TestIngestServiceAPIAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	if x := gb.Msg.GetBatch(); x.GetTotal() != 2 || len(x.GetDatasets()) != 1 || x.GetDatasets()[0].GetStaged() != 2 ||
-		x.GetAttempt() != 1 || x.GetDataTime() == nil || x.GetStatus() != ingestv1.BatchStatus_BATCH_STATUS_COMMITTED {
+		x.GetAttempt() != 1 || x.GetDataTime() == nil || x.GetStatus() != yellowv1.BatchStatus_BATCH_STATUS_COMMITTED {
 		t.Errorf("GetBatch 1: %v", x)
 	}
 	cur, err := client.GetBatch(ctx, connect.NewRequest(&ingestv1.GetBatchRequest{Platform: platform, Stream: "Shop#people"}))

@@ -14,9 +14,9 @@ import (
 
 	"github.com/datasurface/datasurface/kit/events"
 	"github.com/datasurface/datasurface/kit/opsbus"
+	"github.com/datasurface/datasurface/platforms/yellow/batchstatus"
 	"github.com/datasurface/datasurface/platforms/yellow/mergesql"
 	eventsv1 "github.com/datasurface/datasurface/proto/gen/datasurface/events/v1"
-	"github.com/datasurface/datasurface/services/merge/internal/status"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -105,16 +105,16 @@ func (p *publisher) declare(ctx context.Context) error {
 
 // batch reads batch b of key as committed (the event's content comes from the merge database, so
 // a retried activity publishes the same payload under the same id).
-func (p *publisher) batch(ctx context.Context, q status.Querier, d, key string, b int32) (status.Batch, bool) {
-	row, ok, err := status.Read(ctx, q, d, key, b)
+func (p *publisher) batch(ctx context.Context, q batchstatus.Querier, d, key string, b int32) (batchstatus.Batch, bool) {
+	row, ok, err := batchstatus.Read(ctx, q, d, key, b)
 	if err != nil || !ok {
 		p.log.ErrorContext(ctx, "batch event not published: batch not readable", "platform", d, "stream", key, "batch", b, "err", err)
-		return status.Batch{}, false
+		return batchstatus.Batch{}, false
 	}
 	return row, true
 }
 
-func ref(d string, b status.Batch) *eventsv1.BatchRef {
+func ref(d string, b batchstatus.Batch) *eventsv1.BatchRef {
 	return &eventsv1.BatchRef{Platform: d, Stream: b.Stream, Batch: b.ID, Attempt: int32(b.State.Attempt), ModelVersion: b.State.ModelVersion}
 }
 
@@ -144,7 +144,7 @@ func ts(t time.Time) *timestamppb.Timestamp {
 }
 
 // started publishes BatchStarted for a batch StartBatch opened or resumed.
-func (p *publisher) started(ctx context.Context, q status.Querier, d, key string, o StartBatchResult) {
+func (p *publisher) started(ctx context.Context, q batchstatus.Querier, d, key string, o StartBatchResult) {
 	if p == nil || p.js == nil || o.Status != string(mergesql.Started) {
 		return
 	}
@@ -158,7 +158,7 @@ func (p *publisher) started(ctx context.Context, q status.Querier, d, key string
 
 // committed publishes BatchCommitted for a committed batch (also when MergeBatch found it
 // committed already: the same id makes the stream drop a repeat).
-func (p *publisher) committed(ctx context.Context, q status.Querier, d, key string, batch int32, mode func(seed bool) string) {
+func (p *publisher) committed(ctx context.Context, q batchstatus.Querier, d, key string, batch int32, mode func(seed bool) string) {
 	if p == nil || p.js == nil {
 		return
 	}
@@ -177,7 +177,7 @@ func (p *publisher) committed(ctx context.Context, q status.Querier, d, key stri
 }
 
 // failed publishes BatchFailed for a batch recorded failed (its state.error).
-func (p *publisher) failed(ctx context.Context, q status.Querier, d, key string, batch int32) {
+func (p *publisher) failed(ctx context.Context, q batchstatus.Querier, d, key string, batch int32) {
 	if p == nil || p.js == nil {
 		return
 	}
@@ -214,7 +214,7 @@ const EventIngested = "ingested"
 
 // staged publishes BatchStarted and BatchIngested for a transformer output batch that
 // RunTransformer opened and staged in one transaction.
-func (p *publisher) staged(ctx context.Context, q status.Querier, d, key string, batch int32, took time.Duration) {
+func (p *publisher) staged(ctx context.Context, q batchstatus.Querier, d, key string, batch int32, took time.Duration) {
 	if p == nil || p.js == nil {
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	mergev1 "github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1/mergev1connect"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
+	yellowv1 "github.com/datasurface/datasurface/proto/gen/datasurface/yellow/v1"
 	"github.com/datasurface/datasurface/services/merge"
 	"github.com/datasurface/datasurface/services/merge/internal/mergetest"
 )
@@ -106,13 +107,13 @@ func TestMergeServiceAPI(t *testing.T) {
 	}
 	b1 := gb.Msg.GetBatch()
 	diff(t, "batch 1 datasets", []string{"people 2/2/0/0", "visits 2/2/0/0"}, datasetLines(b1.GetDatasets()))
-	if b1.GetStatus() != mergev1.BatchStatus_BATCH_STATUS_COMMITTED || b1.GetInserted() != 4 || b1.GetTotal() != 4 || b1.GetModelVersion() != 1 ||
+	if b1.GetStatus() != yellowv1.BatchStatus_BATCH_STATUS_COMMITTED || b1.GetInserted() != 4 || b1.GetTotal() != 4 || b1.GetModelVersion() != 1 ||
 		b1.GetDataTime() == nil || b1.GetStartTime() == nil || b1.GetEndTime() == nil || b1.GetError() != nil {
 		t.Errorf("batch 1: %v", b1)
 	}
 	cur, err := client.GetBatch(ctx, cc.NewRequest(&mergev1.GetBatchRequest{Platform: d, Stream: "Shop"}))
 	if err != nil || cur.Msg.GetBatch().GetId() != 2 || cur.Msg.GetBatch().GetAttempt() != 2 ||
-		cur.Msg.GetBatch().GetStatus() != mergev1.BatchStatus_BATCH_STATUS_COMMITTED || cur.Msg.GetBatch().GetError() != nil {
+		cur.Msg.GetBatch().GetStatus() != yellowv1.BatchStatus_BATCH_STATUS_COMMITTED || cur.Msg.GetBatch().GetError() != nil {
 		t.Errorf("current batch: %v, %v", cur, err)
 	}
 
@@ -286,7 +287,7 @@ func TestMergeServiceUnavailable(t *testing.T) {
 	wantCode(t, "merge database down (GetBatch)", err, cc.CodeUnavailable)
 }
 
-func datasetLines(ds []*mergev1.DatasetRows) []string {
+func datasetLines(ds []*yellowv1.DatasetRows) []string {
 	var out []string
 	for _, d := range ds {
 		out = append(out, d.GetDataset()+" "+itoa(int32(d.GetStaged()))+"/"+itoa(int32(d.GetInserted()))+"/"+itoa(int32(d.GetUpdated()))+"/"+itoa(int32(d.GetDeleted())))

@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"time"
 
 	"connectrpc.com/connect"
-	"github.com/datasurface/datasurface/platforms/yellow/mergesql"
+	status "github.com/datasurface/datasurface/platforms/yellow/batchstatus"
 	ingestv1 "github.com/datasurface/datasurface/proto/gen/datasurface/ingest/v1"
-	"github.com/datasurface/datasurface/services/ingest/internal/status"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // ListBatches lists a platform's batches, one stream's or all, ordered by stream and batch id
@@ -54,7 +50,7 @@ func (h *Handler) ListBatches(ctx context.Context, req *connect.Request[ingestv1
 		out.NextPageToken = pageToken(status.Cursor{Stream: last.Stream, Batch: last.ID})
 	}
 	for _, b := range rows {
-		out.Batches = append(out.Batches, Batch(t.p.Name, b))
+		out.Batches = append(out.Batches, status.Proto(t.p.Name, b))
 	}
 	return connect.NewResponse(out), nil
 }
@@ -98,62 +94,5 @@ func (h *Handler) GetBatch(ctx context.Context, req *connect.Request[ingestv1.Ge
 		}
 		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("batch %d of stream %s of platform %s not found", id, r.GetStream(), t.p.Name))
 	}
-	return connect.NewResponse(&ingestv1.GetBatchResponse{ModelVersion: t.version, Batch: Batch(t.p.Name, b)}), nil
-}
-
-// Batch converts a batch_metrics row.
-func Batch(d string, b status.Batch) *ingestv1.Batch {
-	out := &ingestv1.Batch{
-		Platform: d, Stream: b.Stream, Id: b.ID, Status: batchStatus(b.Status), Attempt: int32(b.State.Attempt),
-		ModelVersion: b.State.ModelVersion, StartTime: ts(b.Start), EndTime: ts(b.End), DataTime: ts(b.DataTime()),
-		Inserted: b.Inserted, Updated: b.Updated, Deleted: b.Deleted, Total: b.Total,
-	}
-	names := slices.Clone(b.State.Datasets)
-	extra := len(names)
-	for n := range b.State.Rows {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names[extra:])
-	for _, n := range names {
-		c := b.State.Rows[n]
-		out.Datasets = append(out.Datasets, &ingestv1.DatasetRows{Dataset: n, Staged: c.Staged, Inserted: c.Inserted, Updated: c.Updated,
-			Deleted: c.Deleted, Rejected: c.Rejected, Replayed: c.Replayed})
-	}
-	if e := b.State.Error; e != nil {
-		be := &ingestv1.BatchError{Phase: e.Phase, Message: e.Message, Permanent: e.Permanent}
-		if at, err := time.Parse(time.RFC3339Nano, e.At); err == nil {
-			be.At = timestamppb.New(at)
-		}
-		out.Error = be
-	}
-	if w := b.State.Watermark; w != nil {
-		out.WatermarkLow, out.WatermarkHigh = w.Low, w.High
-	}
-	if k := b.State.Kafka; k != nil && len(k.End) > 0 {
-		out.KafkaEnd = k.End
-	}
-	return out
-}
-
-func batchStatus(s mergesql.Status) ingestv1.BatchStatus {
-	switch s {
-	case mergesql.Started:
-		return ingestv1.BatchStatus_BATCH_STATUS_STARTED
-	case mergesql.Ingested:
-		return ingestv1.BatchStatus_BATCH_STATUS_INGESTED
-	case mergesql.Committed:
-		return ingestv1.BatchStatus_BATCH_STATUS_COMMITTED
-	case mergesql.Failed:
-		return ingestv1.BatchStatus_BATCH_STATUS_FAILED
-	}
-	return ingestv1.BatchStatus_BATCH_STATUS_UNSPECIFIED
-}
-
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
+	return connect.NewResponse(&ingestv1.GetBatchResponse{ModelVersion: t.version, Batch: status.Proto(t.p.Name, b)}), nil
 }

@@ -15,13 +15,13 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+	status "github.com/datasurface/datasurface/platforms/yellow/batchstatus"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/ingest/v1/ingestv1connect"
 	modelv1 "github.com/datasurface/datasurface/proto/gen/datasurface/model/v1"
 	"github.com/datasurface/datasurface/services/ingest/internal/batch"
 	"github.com/datasurface/datasurface/services/ingest/internal/failure"
 	"github.com/datasurface/datasurface/services/ingest/internal/pgsession"
 	"github.com/datasurface/datasurface/services/ingest/internal/plan"
-	"github.com/datasurface/datasurface/services/ingest/internal/status"
 	"github.com/jackc/pgx/v5"
 )
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/datasurface/datasurface/platforms/yellow/batchstatus"
 	mergev1 "github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1"
 	"github.com/datasurface/datasurface/services/merge/internal/platform"
 	"github.com/datasurface/datasurface/services/merge/internal/reconcile"
@@ -80,7 +81,7 @@ func (h *Handler) ListViews(ctx context.Context, req *connect.Request[mergev1.Li
 			return err
 		}
 		lags, err = status.Lags(ctx, tx, t.Platform.Name, nil)
-		if errors.Is(err, status.ErrNoTables) {
+		if errors.Is(err, batchstatus.ErrNoTables) {
 			lags, err = map[string]status.Lag{}, nil
 		}
 		return err
@@ -137,7 +138,7 @@ func (h *Handler) GetLag(ctx context.Context, req *connect.Request[mergev1.GetLa
 		}
 		var err error
 		lags, err = status.Lags(ctx, tx, t.Platform.Name, nil)
-		if errors.Is(err, status.ErrNoTables) {
+		if errors.Is(err, batchstatus.ErrNoTables) {
 			lags, err = map[string]status.Lag{}, nil
 		}
 		return err
@@ -179,4 +180,12 @@ func (h *Handler) GetLag(ctx context.Context, req *connect.Request[mergev1.GetLa
 		out.Workspaces = append(out.Workspaces, wl)
 	}
 	return connect.NewResponse(out), nil
+}
+
+// ts converts a time (nil when zero).
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
 }

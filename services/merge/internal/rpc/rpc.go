@@ -15,9 +15,9 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
+	"github.com/datasurface/datasurface/platforms/yellow/batchstatus"
 	"github.com/datasurface/datasurface/proto/gen/datasurface/merge/v1/mergev1connect"
 	"github.com/datasurface/datasurface/services/merge/internal/platform"
-	"github.com/datasurface/datasurface/services/merge/internal/status"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -125,12 +125,12 @@ func stream(t *Target, key string) error {
 }
 
 // pageToken encodes a cursor; decodeToken reads one.
-func pageToken(c status.Cursor) string {
+func pageToken(c batchstatus.Cursor) string {
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeToken(s string) (*status.Cursor, error) {
+func decodeToken(s string) (*batchstatus.Cursor, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -138,7 +138,7 @@ func decodeToken(s string) (*status.Cursor, error) {
 	if err != nil {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("page_token is not a token this service issued"))
 	}
-	var c status.Cursor
+	var c batchstatus.Cursor
 	if err := json.Unmarshal(b, &c); err != nil || c.Stream == "" {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("page_token is not a token this service issued"))
 	}

@@ -1,9 +1,13 @@
+// Package status reads what the merge service keeps in a platform's merge database for its API
+// (yellow.md §11, §12, §14): the live staging and merge tables against the model, the managed
+// workspace views, and lag. Batch bookkeeping is read through platforms/yellow/batchstatus.
 package status
 
 import (
 	"context"
 	"time"
 
+	"github.com/datasurface/datasurface/platforms/yellow/batchstatus"
 	"github.com/datasurface/datasurface/platforms/yellow/mergesql"
 	"github.com/datasurface/datasurface/platforms/yellow/naming"
 )
@@ -19,11 +23,11 @@ type Lag struct {
 
 // Lags reads the lag of the streams keys of platform d (nil = every stream); streams without a
 // committed batch are absent.
-func Lags(ctx context.Context, q Querier, d string, keys []string) (map[string]Lag, error) {
+func Lags(ctx context.Context, q batchstatus.Querier, d string, keys []string) (map[string]Lag, error) {
 	st := mergesql.StreamLag(naming.BatchMetrics(d), keys)
 	rows, err := q.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
-		return nil, classify(err)
+		return nil, batchstatus.Classify(err)
 	}
 	defer rows.Close()
 	out := map[string]Lag{}
@@ -42,5 +46,5 @@ func Lags(ctx context.Context, q Querier, d string, keys []string) (map[string]L
 		}
 		out[l.Stream] = l
 	}
-	return out, classify(rows.Err())
+	return out, batchstatus.Classify(rows.Err())
 }

@@ -7,9 +7,9 @@
 package ingestv1
 
 import (
+	v1 "github.com/datasurface/datasurface/proto/gen/datasurface/yellow/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -21,408 +21,6 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
-
-// BatchStatus is batch_metrics.batch_status (yellow.md §6.1).
-type BatchStatus int32
-
-const (
-	BatchStatus_BATCH_STATUS_UNSPECIFIED BatchStatus = 0
-	BatchStatus_BATCH_STATUS_STARTED     BatchStatus = 1
-	BatchStatus_BATCH_STATUS_INGESTED    BatchStatus = 2
-	BatchStatus_BATCH_STATUS_COMMITTED   BatchStatus = 3
-	BatchStatus_BATCH_STATUS_FAILED      BatchStatus = 4
-)
-
-// Enum value maps for BatchStatus.
-var (
-	BatchStatus_name = map[int32]string{
-		0: "BATCH_STATUS_UNSPECIFIED",
-		1: "BATCH_STATUS_STARTED",
-		2: "BATCH_STATUS_INGESTED",
-		3: "BATCH_STATUS_COMMITTED",
-		4: "BATCH_STATUS_FAILED",
-	}
-	BatchStatus_value = map[string]int32{
-		"BATCH_STATUS_UNSPECIFIED": 0,
-		"BATCH_STATUS_STARTED":     1,
-		"BATCH_STATUS_INGESTED":    2,
-		"BATCH_STATUS_COMMITTED":   3,
-		"BATCH_STATUS_FAILED":      4,
-	}
-)
-
-func (x BatchStatus) Enum() *BatchStatus {
-	p := new(BatchStatus)
-	*p = x
-	return p
-}
-
-func (x BatchStatus) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (BatchStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_datasurface_ingest_v1_ingest_proto_enumTypes[0].Descriptor()
-}
-
-func (BatchStatus) Type() protoreflect.EnumType {
-	return &file_datasurface_ingest_v1_ingest_proto_enumTypes[0]
-}
-
-func (x BatchStatus) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use BatchStatus.Descriptor instead.
-func (BatchStatus) EnumDescriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{0}
-}
-
-// DatasetRows are one dataset's counts of a batch (state.rows).
-type DatasetRows struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dataset       string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	Staged        int64                  `protobuf:"varint,2,opt,name=staged,proto3" json:"staged,omitempty"`
-	Inserted      int64                  `protobuf:"varint,3,opt,name=inserted,proto3" json:"inserted,omitempty"`
-	Updated       int64                  `protobuf:"varint,4,opt,name=updated,proto3" json:"updated,omitempty"`
-	Deleted       int64                  `protobuf:"varint,5,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	Rejected      int64                  `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
-	Replayed      int64                  `protobuf:"varint,7,opt,name=replayed,proto3" json:"replayed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DatasetRows) Reset() {
-	*x = DatasetRows{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DatasetRows) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DatasetRows) ProtoMessage() {}
-
-func (x *DatasetRows) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DatasetRows.ProtoReflect.Descriptor instead.
-func (*DatasetRows) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *DatasetRows) GetDataset() string {
-	if x != nil {
-		return x.Dataset
-	}
-	return ""
-}
-
-func (x *DatasetRows) GetStaged() int64 {
-	if x != nil {
-		return x.Staged
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetInserted() int64 {
-	if x != nil {
-		return x.Inserted
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetUpdated() int64 {
-	if x != nil {
-		return x.Updated
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetDeleted() int64 {
-	if x != nil {
-		return x.Deleted
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetRejected() int64 {
-	if x != nil {
-		return x.Rejected
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetReplayed() int64 {
-	if x != nil {
-		return x.Replayed
-	}
-	return 0
-}
-
-// BatchError is state.error of a failed batch (yellow.md §6.2).
-type BatchError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Phase         string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	Permanent     bool                   `protobuf:"varint,3,opt,name=permanent,proto3" json:"permanent,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *BatchError) Reset() {
-	*x = BatchError{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *BatchError) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*BatchError) ProtoMessage() {}
-
-func (x *BatchError) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use BatchError.ProtoReflect.Descriptor instead.
-func (*BatchError) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *BatchError) GetPhase() string {
-	if x != nil {
-		return x.Phase
-	}
-	return ""
-}
-
-func (x *BatchError) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-func (x *BatchError) GetPermanent() bool {
-	if x != nil {
-		return x.Permanent
-	}
-	return false
-}
-
-func (x *BatchError) GetAt() *timestamppb.Timestamp {
-	if x != nil {
-		return x.At
-	}
-	return nil
-}
-
-// Batch is one batch_metrics row with its state record.
-type Batch struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Platform     string                 `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
-	Stream       string                 `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
-	Id           int32                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
-	Status       BatchStatus            `protobuf:"varint,4,opt,name=status,proto3,enum=datasurface.ingest.v1.BatchStatus" json:"status,omitempty"`
-	Attempt      int32                  `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	ModelVersion int64                  `protobuf:"varint,6,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	StartTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// end_time is set once the batch is committed or failed.
-	EndTime  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	DataTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=data_time,json=dataTime,proto3" json:"data_time,omitempty"`
-	Datasets []*DatasetRows         `protobuf:"bytes,10,rep,name=datasets,proto3" json:"datasets,omitempty"`
-	Inserted int64                  `protobuf:"varint,11,opt,name=inserted,proto3" json:"inserted,omitempty"`
-	Updated  int64                  `protobuf:"varint,12,opt,name=updated,proto3" json:"updated,omitempty"`
-	Deleted  int64                  `protobuf:"varint,13,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	Total    int64                  `protobuf:"varint,14,opt,name=total,proto3" json:"total,omitempty"`
-	Error    *BatchError            `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
-	// watermark_low and watermark_high are the interval a watermark batch read.
-	WatermarkLow  string `protobuf:"bytes,16,opt,name=watermark_low,json=watermarkLow,proto3" json:"watermark_low,omitempty"`
-	WatermarkHigh string `protobuf:"bytes,17,opt,name=watermark_high,json=watermarkHigh,proto3" json:"watermark_high,omitempty"`
-	// kafka_end is the end offset ("topic/partition" → offset) of a CDC batch.
-	KafkaEnd      map[string]int64 `protobuf:"bytes,18,rep,name=kafka_end,json=kafkaEnd,proto3" json:"kafka_end,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Batch) Reset() {
-	*x = Batch{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Batch) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Batch) ProtoMessage() {}
-
-func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Batch.ProtoReflect.Descriptor instead.
-func (*Batch) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *Batch) GetPlatform() string {
-	if x != nil {
-		return x.Platform
-	}
-	return ""
-}
-
-func (x *Batch) GetStream() string {
-	if x != nil {
-		return x.Stream
-	}
-	return ""
-}
-
-func (x *Batch) GetId() int32 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *Batch) GetStatus() BatchStatus {
-	if x != nil {
-		return x.Status
-	}
-	return BatchStatus_BATCH_STATUS_UNSPECIFIED
-}
-
-func (x *Batch) GetAttempt() int32 {
-	if x != nil {
-		return x.Attempt
-	}
-	return 0
-}
-
-func (x *Batch) GetModelVersion() int64 {
-	if x != nil {
-		return x.ModelVersion
-	}
-	return 0
-}
-
-func (x *Batch) GetStartTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.StartTime
-	}
-	return nil
-}
-
-func (x *Batch) GetEndTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.EndTime
-	}
-	return nil
-}
-
-func (x *Batch) GetDataTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.DataTime
-	}
-	return nil
-}
-
-func (x *Batch) GetDatasets() []*DatasetRows {
-	if x != nil {
-		return x.Datasets
-	}
-	return nil
-}
-
-func (x *Batch) GetInserted() int64 {
-	if x != nil {
-		return x.Inserted
-	}
-	return 0
-}
-
-func (x *Batch) GetUpdated() int64 {
-	if x != nil {
-		return x.Updated
-	}
-	return 0
-}
-
-func (x *Batch) GetDeleted() int64 {
-	if x != nil {
-		return x.Deleted
-	}
-	return 0
-}
-
-func (x *Batch) GetTotal() int64 {
-	if x != nil {
-		return x.Total
-	}
-	return 0
-}
-
-func (x *Batch) GetError() *BatchError {
-	if x != nil {
-		return x.Error
-	}
-	return nil
-}
-
-func (x *Batch) GetWatermarkLow() string {
-	if x != nil {
-		return x.WatermarkLow
-	}
-	return ""
-}
-
-func (x *Batch) GetWatermarkHigh() string {
-	if x != nil {
-		return x.WatermarkHigh
-	}
-	return ""
-}
-
-func (x *Batch) GetKafkaEnd() map[string]int64 {
-	if x != nil {
-		return x.KafkaEnd
-	}
-	return nil
-}
 
 // ListBatchesRequest selects batches.
 type ListBatchesRequest struct {
@@ -440,7 +38,7 @@ type ListBatchesRequest struct {
 
 func (x *ListBatchesRequest) Reset() {
 	*x = ListBatchesRequest{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[3]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +50,7 @@ func (x *ListBatchesRequest) String() string {
 func (*ListBatchesRequest) ProtoMessage() {}
 
 func (x *ListBatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[3]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +63,7 @@ func (x *ListBatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListBatchesRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{3}
+	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ListBatchesRequest) GetPlatform() string {
@@ -500,7 +98,7 @@ func (x *ListBatchesRequest) GetPageToken() string {
 type ListBatchesResponse struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	ModelVersion int64                  `protobuf:"varint,1,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	Batches      []*Batch               `protobuf:"bytes,2,rep,name=batches,proto3" json:"batches,omitempty"`
+	Batches      []*v1.Batch            `protobuf:"bytes,2,rep,name=batches,proto3" json:"batches,omitempty"`
 	// next_page_token is empty on the last page.
 	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -509,7 +107,7 @@ type ListBatchesResponse struct {
 
 func (x *ListBatchesResponse) Reset() {
 	*x = ListBatchesResponse{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[4]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +119,7 @@ func (x *ListBatchesResponse) String() string {
 func (*ListBatchesResponse) ProtoMessage() {}
 
 func (x *ListBatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[4]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +132,7 @@ func (x *ListBatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListBatchesResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{4}
+	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ListBatchesResponse) GetModelVersion() int64 {
@@ -544,7 +142,7 @@ func (x *ListBatchesResponse) GetModelVersion() int64 {
 	return 0
 }
 
-func (x *ListBatchesResponse) GetBatches() []*Batch {
+func (x *ListBatchesResponse) GetBatches() []*v1.Batch {
 	if x != nil {
 		return x.Batches
 	}
@@ -570,7 +168,7 @@ type GetBatchRequest struct {
 
 func (x *GetBatchRequest) Reset() {
 	*x = GetBatchRequest{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +180,7 @@ func (x *GetBatchRequest) String() string {
 func (*GetBatchRequest) ProtoMessage() {}
 
 func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[5]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +193,7 @@ func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchRequest.ProtoReflect.Descriptor instead.
 func (*GetBatchRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
+	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetBatchRequest) GetPlatform() string {
@@ -623,14 +221,14 @@ func (x *GetBatchRequest) GetBatch() int32 {
 type GetBatchResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ModelVersion  int64                  `protobuf:"varint,1,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	Batch         *Batch                 `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch         *v1.Batch              `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetBatchResponse) Reset() {
 	*x = GetBatchResponse{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +240,7 @@ func (x *GetBatchResponse) String() string {
 func (*GetBatchResponse) ProtoMessage() {}
 
 func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[6]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +253,7 @@ func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchResponse.ProtoReflect.Descriptor instead.
 func (*GetBatchResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
+	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetBatchResponse) GetModelVersion() int64 {
@@ -665,7 +263,7 @@ func (x *GetBatchResponse) GetModelVersion() int64 {
 	return 0
 }
 
-func (x *GetBatchResponse) GetBatch() *Batch {
+func (x *GetBatchResponse) GetBatch() *v1.Batch {
 	if x != nil {
 		return x.Batch
 	}
@@ -683,7 +281,7 @@ type CheckSourceRequest struct {
 
 func (x *CheckSourceRequest) Reset() {
 	*x = CheckSourceRequest{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +293,7 @@ func (x *CheckSourceRequest) String() string {
 func (*CheckSourceRequest) ProtoMessage() {}
 
 func (x *CheckSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[7]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +306,7 @@ func (x *CheckSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckSourceRequest.ProtoReflect.Descriptor instead.
 func (*CheckSourceRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{7}
+	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CheckSourceRequest) GetPlatform() string {
@@ -744,7 +342,7 @@ type DatasetCheck struct {
 
 func (x *DatasetCheck) Reset() {
 	*x = DatasetCheck{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +354,7 @@ func (x *DatasetCheck) String() string {
 func (*DatasetCheck) ProtoMessage() {}
 
 func (x *DatasetCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[8]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +367,7 @@ func (x *DatasetCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatasetCheck.ProtoReflect.Descriptor instead.
 func (*DatasetCheck) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{8}
+	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DatasetCheck) GetDataset() string {
@@ -834,7 +432,7 @@ type CheckSourceResponse struct {
 
 func (x *CheckSourceResponse) Reset() {
 	*x = CheckSourceResponse{}
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +444,7 @@ func (x *CheckSourceResponse) String() string {
 func (*CheckSourceResponse) ProtoMessage() {}
 
 func (x *CheckSourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[9]
+	mi := &file_datasurface_ingest_v1_ingest_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +457,7 @@ func (x *CheckSourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckSourceResponse.ProtoReflect.Descriptor instead.
 func (*CheckSourceResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{9}
+	return file_datasurface_ingest_v1_ingest_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CheckSourceResponse) GetModelVersion() int64 {
@@ -915,45 +513,7 @@ var File_datasurface_ingest_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_datasurface_ingest_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"\"datasurface/ingest/v1/ingest.proto\x12\x15datasurface.ingest.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x01\n" +
-	"\vDatasetRows\x12\x18\n" +
-	"\adataset\x18\x01 \x01(\tR\adataset\x12\x16\n" +
-	"\x06staged\x18\x02 \x01(\x03R\x06staged\x12\x1a\n" +
-	"\binserted\x18\x03 \x01(\x03R\binserted\x12\x18\n" +
-	"\aupdated\x18\x04 \x01(\x03R\aupdated\x12\x18\n" +
-	"\adeleted\x18\x05 \x01(\x03R\adeleted\x12\x1a\n" +
-	"\brejected\x18\x06 \x01(\x03R\brejected\x12\x1a\n" +
-	"\breplayed\x18\a \x01(\x03R\breplayed\"\x86\x01\n" +
-	"\n" +
-	"BatchError\x12\x14\n" +
-	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
-	"\tpermanent\x18\x03 \x01(\bR\tpermanent\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xa2\x06\n" +
-	"\x05Batch\x12\x1a\n" +
-	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
-	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\x05R\x02id\x12:\n" +
-	"\x06status\x18\x04 \x01(\x0e2\".datasurface.ingest.v1.BatchStatusR\x06status\x12\x18\n" +
-	"\aattempt\x18\x05 \x01(\x05R\aattempt\x12#\n" +
-	"\rmodel_version\x18\x06 \x01(\x03R\fmodelVersion\x129\n" +
-	"\n" +
-	"start_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x127\n" +
-	"\tdata_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataTime\x12>\n" +
-	"\bdatasets\x18\n" +
-	" \x03(\v2\".datasurface.ingest.v1.DatasetRowsR\bdatasets\x12\x1a\n" +
-	"\binserted\x18\v \x01(\x03R\binserted\x12\x18\n" +
-	"\aupdated\x18\f \x01(\x03R\aupdated\x12\x18\n" +
-	"\adeleted\x18\r \x01(\x03R\adeleted\x12\x14\n" +
-	"\x05total\x18\x0e \x01(\x03R\x05total\x127\n" +
-	"\x05error\x18\x0f \x01(\v2!.datasurface.ingest.v1.BatchErrorR\x05error\x12#\n" +
-	"\rwatermark_low\x18\x10 \x01(\tR\fwatermarkLow\x12%\n" +
-	"\x0ewatermark_high\x18\x11 \x01(\tR\rwatermarkHigh\x12G\n" +
-	"\tkafka_end\x18\x12 \x03(\v2*.datasurface.ingest.v1.Batch.KafkaEndEntryR\bkafkaEnd\x1a;\n" +
-	"\rKafkaEndEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x84\x01\n" +
+	"\"datasurface/ingest/v1/ingest.proto\x12\x15datasurface.ingest.v1\x1a!datasurface/yellow/v1/batch.proto\"\x84\x01\n" +
 	"\x12ListBatchesRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x1b\n" +
@@ -962,7 +522,7 @@ const file_datasurface_ingest_v1_ingest_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x9a\x01\n" +
 	"\x13ListBatchesResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\x03R\fmodelVersion\x126\n" +
-	"\abatches\x18\x02 \x03(\v2\x1c.datasurface.ingest.v1.BatchR\abatches\x12&\n" +
+	"\abatches\x18\x02 \x03(\v2\x1c.datasurface.yellow.v1.BatchR\abatches\x12&\n" +
 	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"[\n" +
 	"\x0fGetBatchRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
@@ -970,7 +530,7 @@ const file_datasurface_ingest_v1_ingest_proto_rawDesc = "" +
 	"\x05batch\x18\x03 \x01(\x05R\x05batch\"k\n" +
 	"\x10GetBatchResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\x03R\fmodelVersion\x122\n" +
-	"\x05batch\x18\x02 \x01(\v2\x1c.datasurface.ingest.v1.BatchR\x05batch\"H\n" +
+	"\x05batch\x18\x02 \x01(\v2\x1c.datasurface.yellow.v1.BatchR\x05batch\"H\n" +
 	"\x12CheckSourceRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\"\x9f\x01\n" +
@@ -988,13 +548,7 @@ const file_datasurface_ingest_v1_ingest_proto_rawDesc = "" +
 	"\tconnected\x18\x04 \x01(\bR\tconnected\x12#\n" +
 	"\rconnect_error\x18\x05 \x01(\tR\fconnectError\x12?\n" +
 	"\bdatasets\x18\x06 \x03(\v2#.datasurface.ingest.v1.DatasetCheckR\bdatasets\x12\x0e\n" +
-	"\x02ok\x18\a \x01(\bR\x02ok*\x95\x01\n" +
-	"\vBatchStatus\x12\x1c\n" +
-	"\x18BATCH_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14BATCH_STATUS_STARTED\x10\x01\x12\x19\n" +
-	"\x15BATCH_STATUS_INGESTED\x10\x02\x12\x1a\n" +
-	"\x16BATCH_STATUS_COMMITTED\x10\x03\x12\x17\n" +
-	"\x13BATCH_STATUS_FAILED\x10\x042\xc7\x02\n" +
+	"\x02ok\x18\a \x01(\bR\x02ok2\xc7\x02\n" +
 	"\rIngestService\x12i\n" +
 	"\vListBatches\x12).datasurface.ingest.v1.ListBatchesRequest\x1a*.datasurface.ingest.v1.ListBatchesResponse\"\x03\x90\x02\x01\x12`\n" +
 	"\bGetBatch\x12&.datasurface.ingest.v1.GetBatchRequest\x1a'.datasurface.ingest.v1.GetBatchResponse\"\x03\x90\x02\x01\x12i\n" +
@@ -1013,46 +567,32 @@ func file_datasurface_ingest_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_datasurface_ingest_v1_ingest_proto_rawDescData
 }
 
-var file_datasurface_ingest_v1_ingest_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_datasurface_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_datasurface_ingest_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_datasurface_ingest_v1_ingest_proto_goTypes = []any{
-	(BatchStatus)(0),              // 0: datasurface.ingest.v1.BatchStatus
-	(*DatasetRows)(nil),           // 1: datasurface.ingest.v1.DatasetRows
-	(*BatchError)(nil),            // 2: datasurface.ingest.v1.BatchError
-	(*Batch)(nil),                 // 3: datasurface.ingest.v1.Batch
-	(*ListBatchesRequest)(nil),    // 4: datasurface.ingest.v1.ListBatchesRequest
-	(*ListBatchesResponse)(nil),   // 5: datasurface.ingest.v1.ListBatchesResponse
-	(*GetBatchRequest)(nil),       // 6: datasurface.ingest.v1.GetBatchRequest
-	(*GetBatchResponse)(nil),      // 7: datasurface.ingest.v1.GetBatchResponse
-	(*CheckSourceRequest)(nil),    // 8: datasurface.ingest.v1.CheckSourceRequest
-	(*DatasetCheck)(nil),          // 9: datasurface.ingest.v1.DatasetCheck
-	(*CheckSourceResponse)(nil),   // 10: datasurface.ingest.v1.CheckSourceResponse
-	nil,                           // 11: datasurface.ingest.v1.Batch.KafkaEndEntry
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*ListBatchesRequest)(nil),  // 0: datasurface.ingest.v1.ListBatchesRequest
+	(*ListBatchesResponse)(nil), // 1: datasurface.ingest.v1.ListBatchesResponse
+	(*GetBatchRequest)(nil),     // 2: datasurface.ingest.v1.GetBatchRequest
+	(*GetBatchResponse)(nil),    // 3: datasurface.ingest.v1.GetBatchResponse
+	(*CheckSourceRequest)(nil),  // 4: datasurface.ingest.v1.CheckSourceRequest
+	(*DatasetCheck)(nil),        // 5: datasurface.ingest.v1.DatasetCheck
+	(*CheckSourceResponse)(nil), // 6: datasurface.ingest.v1.CheckSourceResponse
+	(*v1.Batch)(nil),            // 7: datasurface.yellow.v1.Batch
 }
 var file_datasurface_ingest_v1_ingest_proto_depIdxs = []int32{
-	12, // 0: datasurface.ingest.v1.BatchError.at:type_name -> google.protobuf.Timestamp
-	0,  // 1: datasurface.ingest.v1.Batch.status:type_name -> datasurface.ingest.v1.BatchStatus
-	12, // 2: datasurface.ingest.v1.Batch.start_time:type_name -> google.protobuf.Timestamp
-	12, // 3: datasurface.ingest.v1.Batch.end_time:type_name -> google.protobuf.Timestamp
-	12, // 4: datasurface.ingest.v1.Batch.data_time:type_name -> google.protobuf.Timestamp
-	1,  // 5: datasurface.ingest.v1.Batch.datasets:type_name -> datasurface.ingest.v1.DatasetRows
-	2,  // 6: datasurface.ingest.v1.Batch.error:type_name -> datasurface.ingest.v1.BatchError
-	11, // 7: datasurface.ingest.v1.Batch.kafka_end:type_name -> datasurface.ingest.v1.Batch.KafkaEndEntry
-	3,  // 8: datasurface.ingest.v1.ListBatchesResponse.batches:type_name -> datasurface.ingest.v1.Batch
-	3,  // 9: datasurface.ingest.v1.GetBatchResponse.batch:type_name -> datasurface.ingest.v1.Batch
-	9,  // 10: datasurface.ingest.v1.CheckSourceResponse.datasets:type_name -> datasurface.ingest.v1.DatasetCheck
-	4,  // 11: datasurface.ingest.v1.IngestService.ListBatches:input_type -> datasurface.ingest.v1.ListBatchesRequest
-	6,  // 12: datasurface.ingest.v1.IngestService.GetBatch:input_type -> datasurface.ingest.v1.GetBatchRequest
-	8,  // 13: datasurface.ingest.v1.IngestService.CheckSource:input_type -> datasurface.ingest.v1.CheckSourceRequest
-	5,  // 14: datasurface.ingest.v1.IngestService.ListBatches:output_type -> datasurface.ingest.v1.ListBatchesResponse
-	7,  // 15: datasurface.ingest.v1.IngestService.GetBatch:output_type -> datasurface.ingest.v1.GetBatchResponse
-	10, // 16: datasurface.ingest.v1.IngestService.CheckSource:output_type -> datasurface.ingest.v1.CheckSourceResponse
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	7, // 0: datasurface.ingest.v1.ListBatchesResponse.batches:type_name -> datasurface.yellow.v1.Batch
+	7, // 1: datasurface.ingest.v1.GetBatchResponse.batch:type_name -> datasurface.yellow.v1.Batch
+	5, // 2: datasurface.ingest.v1.CheckSourceResponse.datasets:type_name -> datasurface.ingest.v1.DatasetCheck
+	0, // 3: datasurface.ingest.v1.IngestService.ListBatches:input_type -> datasurface.ingest.v1.ListBatchesRequest
+	2, // 4: datasurface.ingest.v1.IngestService.GetBatch:input_type -> datasurface.ingest.v1.GetBatchRequest
+	4, // 5: datasurface.ingest.v1.IngestService.CheckSource:input_type -> datasurface.ingest.v1.CheckSourceRequest
+	1, // 6: datasurface.ingest.v1.IngestService.ListBatches:output_type -> datasurface.ingest.v1.ListBatchesResponse
+	3, // 7: datasurface.ingest.v1.IngestService.GetBatch:output_type -> datasurface.ingest.v1.GetBatchResponse
+	6, // 8: datasurface.ingest.v1.IngestService.CheckSource:output_type -> datasurface.ingest.v1.CheckSourceResponse
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_datasurface_ingest_v1_ingest_proto_init() }
@@ -1065,14 +605,13 @@ func file_datasurface_ingest_v1_ingest_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_datasurface_ingest_v1_ingest_proto_rawDesc), len(file_datasurface_ingest_v1_ingest_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      0,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_datasurface_ingest_v1_ingest_proto_goTypes,
 		DependencyIndexes: file_datasurface_ingest_v1_ingest_proto_depIdxs,
-		EnumInfos:         file_datasurface_ingest_v1_ingest_proto_enumTypes,
 		MessageInfos:      file_datasurface_ingest_v1_ingest_proto_msgTypes,
 	}.Build()
 	File_datasurface_ingest_v1_ingest_proto = out.File

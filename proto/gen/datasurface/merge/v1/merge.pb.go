@@ -7,6 +7,7 @@
 package mergev1
 
 import (
+	v1 "github.com/datasurface/datasurface/proto/gen/datasurface/yellow/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -21,62 +22,6 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
-
-// BatchStatus is batch_metrics.batch_status (yellow.md §6.1).
-type BatchStatus int32
-
-const (
-	BatchStatus_BATCH_STATUS_UNSPECIFIED BatchStatus = 0
-	BatchStatus_BATCH_STATUS_STARTED     BatchStatus = 1
-	BatchStatus_BATCH_STATUS_INGESTED    BatchStatus = 2
-	BatchStatus_BATCH_STATUS_COMMITTED   BatchStatus = 3
-	BatchStatus_BATCH_STATUS_FAILED      BatchStatus = 4
-)
-
-// Enum value maps for BatchStatus.
-var (
-	BatchStatus_name = map[int32]string{
-		0: "BATCH_STATUS_UNSPECIFIED",
-		1: "BATCH_STATUS_STARTED",
-		2: "BATCH_STATUS_INGESTED",
-		3: "BATCH_STATUS_COMMITTED",
-		4: "BATCH_STATUS_FAILED",
-	}
-	BatchStatus_value = map[string]int32{
-		"BATCH_STATUS_UNSPECIFIED": 0,
-		"BATCH_STATUS_STARTED":     1,
-		"BATCH_STATUS_INGESTED":    2,
-		"BATCH_STATUS_COMMITTED":   3,
-		"BATCH_STATUS_FAILED":      4,
-	}
-)
-
-func (x BatchStatus) Enum() *BatchStatus {
-	p := new(BatchStatus)
-	*p = x
-	return p
-}
-
-func (x BatchStatus) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (BatchStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_datasurface_merge_v1_merge_proto_enumTypes[0].Descriptor()
-}
-
-func (BatchStatus) Type() protoreflect.EnumType {
-	return &file_datasurface_merge_v1_merge_proto_enumTypes[0]
-}
-
-func (x BatchStatus) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use BatchStatus.Descriptor instead.
-func (BatchStatus) EnumDescriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{0}
-}
 
 // TableState compares a live table with the model.
 type TableState int32
@@ -115,11 +60,11 @@ func (x TableState) String() string {
 }
 
 func (TableState) Descriptor() protoreflect.EnumDescriptor {
-	return file_datasurface_merge_v1_merge_proto_enumTypes[1].Descriptor()
+	return file_datasurface_merge_v1_merge_proto_enumTypes[0].Descriptor()
 }
 
 func (TableState) Type() protoreflect.EnumType {
-	return &file_datasurface_merge_v1_merge_proto_enumTypes[1]
+	return &file_datasurface_merge_v1_merge_proto_enumTypes[0]
 }
 
 func (x TableState) Number() protoreflect.EnumNumber {
@@ -128,7 +73,7 @@ func (x TableState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TableState.Descriptor instead.
 func (TableState) EnumDescriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{1}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{0}
 }
 
 // ViewState compares a workspace view with the model.
@@ -175,11 +120,11 @@ func (x ViewState) String() string {
 }
 
 func (ViewState) Descriptor() protoreflect.EnumDescriptor {
-	return file_datasurface_merge_v1_merge_proto_enumTypes[2].Descriptor()
+	return file_datasurface_merge_v1_merge_proto_enumTypes[1].Descriptor()
 }
 
 func (ViewState) Type() protoreflect.EnumType {
-	return &file_datasurface_merge_v1_merge_proto_enumTypes[2]
+	return &file_datasurface_merge_v1_merge_proto_enumTypes[1]
 }
 
 func (x ViewState) Number() protoreflect.EnumNumber {
@@ -188,344 +133,7 @@ func (x ViewState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ViewState.Descriptor instead.
 func (ViewState) EnumDescriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{2}
-}
-
-// DatasetRows are one dataset's counts of a batch (state.rows).
-type DatasetRows struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dataset       string                 `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	Staged        int64                  `protobuf:"varint,2,opt,name=staged,proto3" json:"staged,omitempty"`
-	Inserted      int64                  `protobuf:"varint,3,opt,name=inserted,proto3" json:"inserted,omitempty"`
-	Updated       int64                  `protobuf:"varint,4,opt,name=updated,proto3" json:"updated,omitempty"`
-	Deleted       int64                  `protobuf:"varint,5,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	Rejected      int64                  `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
-	Replayed      int64                  `protobuf:"varint,7,opt,name=replayed,proto3" json:"replayed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *DatasetRows) Reset() {
-	*x = DatasetRows{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *DatasetRows) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*DatasetRows) ProtoMessage() {}
-
-func (x *DatasetRows) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use DatasetRows.ProtoReflect.Descriptor instead.
-func (*DatasetRows) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *DatasetRows) GetDataset() string {
-	if x != nil {
-		return x.Dataset
-	}
-	return ""
-}
-
-func (x *DatasetRows) GetStaged() int64 {
-	if x != nil {
-		return x.Staged
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetInserted() int64 {
-	if x != nil {
-		return x.Inserted
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetUpdated() int64 {
-	if x != nil {
-		return x.Updated
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetDeleted() int64 {
-	if x != nil {
-		return x.Deleted
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetRejected() int64 {
-	if x != nil {
-		return x.Rejected
-	}
-	return 0
-}
-
-func (x *DatasetRows) GetReplayed() int64 {
-	if x != nil {
-		return x.Replayed
-	}
-	return 0
-}
-
-// BatchError is state.error of a failed batch (yellow.md §6.2).
-type BatchError struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Phase         string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	Permanent     bool                   `protobuf:"varint,3,opt,name=permanent,proto3" json:"permanent,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *BatchError) Reset() {
-	*x = BatchError{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *BatchError) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*BatchError) ProtoMessage() {}
-
-func (x *BatchError) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use BatchError.ProtoReflect.Descriptor instead.
-func (*BatchError) Descriptor() ([]byte, []int) {
 	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *BatchError) GetPhase() string {
-	if x != nil {
-		return x.Phase
-	}
-	return ""
-}
-
-func (x *BatchError) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-func (x *BatchError) GetPermanent() bool {
-	if x != nil {
-		return x.Permanent
-	}
-	return false
-}
-
-func (x *BatchError) GetAt() *timestamppb.Timestamp {
-	if x != nil {
-		return x.At
-	}
-	return nil
-}
-
-// Batch is one batch_metrics row with its state record.
-type Batch struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Platform     string                 `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
-	Stream       string                 `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
-	Id           int32                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
-	Status       BatchStatus            `protobuf:"varint,4,opt,name=status,proto3,enum=datasurface.merge.v1.BatchStatus" json:"status,omitempty"`
-	Attempt      int32                  `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	ModelVersion int64                  `protobuf:"varint,6,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	StartTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// end_time is set once the batch is committed or failed.
-	EndTime  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	DataTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=data_time,json=dataTime,proto3" json:"data_time,omitempty"`
-	Datasets []*DatasetRows         `protobuf:"bytes,10,rep,name=datasets,proto3" json:"datasets,omitempty"`
-	Inserted int64                  `protobuf:"varint,11,opt,name=inserted,proto3" json:"inserted,omitempty"`
-	Updated  int64                  `protobuf:"varint,12,opt,name=updated,proto3" json:"updated,omitempty"`
-	Deleted  int64                  `protobuf:"varint,13,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	Total    int64                  `protobuf:"varint,14,opt,name=total,proto3" json:"total,omitempty"`
-	Error    *BatchError            `protobuf:"bytes,15,opt,name=error,proto3" json:"error,omitempty"`
-	// watermark_low and watermark_high are the interval a watermark batch read.
-	WatermarkLow  string `protobuf:"bytes,16,opt,name=watermark_low,json=watermarkLow,proto3" json:"watermark_low,omitempty"`
-	WatermarkHigh string `protobuf:"bytes,17,opt,name=watermark_high,json=watermarkHigh,proto3" json:"watermark_high,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Batch) Reset() {
-	*x = Batch{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Batch) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Batch) ProtoMessage() {}
-
-func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Batch.ProtoReflect.Descriptor instead.
-func (*Batch) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *Batch) GetPlatform() string {
-	if x != nil {
-		return x.Platform
-	}
-	return ""
-}
-
-func (x *Batch) GetStream() string {
-	if x != nil {
-		return x.Stream
-	}
-	return ""
-}
-
-func (x *Batch) GetId() int32 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *Batch) GetStatus() BatchStatus {
-	if x != nil {
-		return x.Status
-	}
-	return BatchStatus_BATCH_STATUS_UNSPECIFIED
-}
-
-func (x *Batch) GetAttempt() int32 {
-	if x != nil {
-		return x.Attempt
-	}
-	return 0
-}
-
-func (x *Batch) GetModelVersion() int64 {
-	if x != nil {
-		return x.ModelVersion
-	}
-	return 0
-}
-
-func (x *Batch) GetStartTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.StartTime
-	}
-	return nil
-}
-
-func (x *Batch) GetEndTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.EndTime
-	}
-	return nil
-}
-
-func (x *Batch) GetDataTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.DataTime
-	}
-	return nil
-}
-
-func (x *Batch) GetDatasets() []*DatasetRows {
-	if x != nil {
-		return x.Datasets
-	}
-	return nil
-}
-
-func (x *Batch) GetInserted() int64 {
-	if x != nil {
-		return x.Inserted
-	}
-	return 0
-}
-
-func (x *Batch) GetUpdated() int64 {
-	if x != nil {
-		return x.Updated
-	}
-	return 0
-}
-
-func (x *Batch) GetDeleted() int64 {
-	if x != nil {
-		return x.Deleted
-	}
-	return 0
-}
-
-func (x *Batch) GetTotal() int64 {
-	if x != nil {
-		return x.Total
-	}
-	return 0
-}
-
-func (x *Batch) GetError() *BatchError {
-	if x != nil {
-		return x.Error
-	}
-	return nil
-}
-
-func (x *Batch) GetWatermarkLow() string {
-	if x != nil {
-		return x.WatermarkLow
-	}
-	return ""
-}
-
-func (x *Batch) GetWatermarkHigh() string {
-	if x != nil {
-		return x.WatermarkHigh
-	}
-	return ""
 }
 
 // ListBatchesRequest selects batches.
@@ -544,7 +152,7 @@ type ListBatchesRequest struct {
 
 func (x *ListBatchesRequest) Reset() {
 	*x = ListBatchesRequest{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[3]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +164,7 @@ func (x *ListBatchesRequest) String() string {
 func (*ListBatchesRequest) ProtoMessage() {}
 
 func (x *ListBatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[3]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +177,7 @@ func (x *ListBatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListBatchesRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{3}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ListBatchesRequest) GetPlatform() string {
@@ -604,7 +212,7 @@ func (x *ListBatchesRequest) GetPageToken() string {
 type ListBatchesResponse struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	ModelVersion int64                  `protobuf:"varint,1,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	Batches      []*Batch               `protobuf:"bytes,2,rep,name=batches,proto3" json:"batches,omitempty"`
+	Batches      []*v1.Batch            `protobuf:"bytes,2,rep,name=batches,proto3" json:"batches,omitempty"`
 	// next_page_token is empty on the last page.
 	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -613,7 +221,7 @@ type ListBatchesResponse struct {
 
 func (x *ListBatchesResponse) Reset() {
 	*x = ListBatchesResponse{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[4]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +233,7 @@ func (x *ListBatchesResponse) String() string {
 func (*ListBatchesResponse) ProtoMessage() {}
 
 func (x *ListBatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[4]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +246,7 @@ func (x *ListBatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListBatchesResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{4}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ListBatchesResponse) GetModelVersion() int64 {
@@ -648,7 +256,7 @@ func (x *ListBatchesResponse) GetModelVersion() int64 {
 	return 0
 }
 
-func (x *ListBatchesResponse) GetBatches() []*Batch {
+func (x *ListBatchesResponse) GetBatches() []*v1.Batch {
 	if x != nil {
 		return x.Batches
 	}
@@ -674,7 +282,7 @@ type GetBatchRequest struct {
 
 func (x *GetBatchRequest) Reset() {
 	*x = GetBatchRequest{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[5]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +294,7 @@ func (x *GetBatchRequest) String() string {
 func (*GetBatchRequest) ProtoMessage() {}
 
 func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[5]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +307,7 @@ func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchRequest.ProtoReflect.Descriptor instead.
 func (*GetBatchRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{5}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetBatchRequest) GetPlatform() string {
@@ -727,14 +335,14 @@ func (x *GetBatchRequest) GetBatch() int32 {
 type GetBatchResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ModelVersion  int64                  `protobuf:"varint,1,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	Batch         *Batch                 `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
+	Batch         *v1.Batch              `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetBatchResponse) Reset() {
 	*x = GetBatchResponse{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[6]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +354,7 @@ func (x *GetBatchResponse) String() string {
 func (*GetBatchResponse) ProtoMessage() {}
 
 func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[6]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +367,7 @@ func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchResponse.ProtoReflect.Descriptor instead.
 func (*GetBatchResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{6}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetBatchResponse) GetModelVersion() int64 {
@@ -769,7 +377,7 @@ func (x *GetBatchResponse) GetModelVersion() int64 {
 	return 0
 }
 
-func (x *GetBatchResponse) GetBatch() *Batch {
+func (x *GetBatchResponse) GetBatch() *v1.Batch {
 	if x != nil {
 		return x.Batch
 	}
@@ -787,7 +395,7 @@ type ListTablesRequest struct {
 
 func (x *ListTablesRequest) Reset() {
 	*x = ListTablesRequest{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[7]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +407,7 @@ func (x *ListTablesRequest) String() string {
 func (*ListTablesRequest) ProtoMessage() {}
 
 func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[7]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +420,7 @@ func (x *ListTablesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesRequest.ProtoReflect.Descriptor instead.
 func (*ListTablesRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{7}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListTablesRequest) GetPlatform() string {
@@ -855,7 +463,7 @@ type Table struct {
 
 func (x *Table) Reset() {
 	*x = Table{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[8]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +475,7 @@ func (x *Table) String() string {
 func (*Table) ProtoMessage() {}
 
 func (x *Table) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[8]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +488,7 @@ func (x *Table) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Table.ProtoReflect.Descriptor instead.
 func (*Table) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{8}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Table) GetStream() string {
@@ -971,7 +579,7 @@ type ListTablesResponse struct {
 
 func (x *ListTablesResponse) Reset() {
 	*x = ListTablesResponse{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[9]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +591,7 @@ func (x *ListTablesResponse) String() string {
 func (*ListTablesResponse) ProtoMessage() {}
 
 func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[9]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +604,7 @@ func (x *ListTablesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTablesResponse.ProtoReflect.Descriptor instead.
 func (*ListTablesResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{9}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListTablesResponse) GetModelVersion() int64 {
@@ -1024,7 +632,7 @@ type ListViewsRequest struct {
 
 func (x *ListViewsRequest) Reset() {
 	*x = ListViewsRequest{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[10]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +644,7 @@ func (x *ListViewsRequest) String() string {
 func (*ListViewsRequest) ProtoMessage() {}
 
 func (x *ListViewsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[10]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +657,7 @@ func (x *ListViewsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListViewsRequest.ProtoReflect.Descriptor instead.
 func (*ListViewsRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{10}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListViewsRequest) GetPlatform() string {
@@ -1087,7 +695,7 @@ type View struct {
 
 func (x *View) Reset() {
 	*x = View{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[11]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +707,7 @@ func (x *View) String() string {
 func (*View) ProtoMessage() {}
 
 func (x *View) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[11]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +720,7 @@ func (x *View) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use View.ProtoReflect.Descriptor instead.
 func (*View) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{11}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *View) GetWorkspace() string {
@@ -1182,7 +790,7 @@ type ListViewsResponse struct {
 
 func (x *ListViewsResponse) Reset() {
 	*x = ListViewsResponse{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[12]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +802,7 @@ func (x *ListViewsResponse) String() string {
 func (*ListViewsResponse) ProtoMessage() {}
 
 func (x *ListViewsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[12]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +815,7 @@ func (x *ListViewsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListViewsResponse.ProtoReflect.Descriptor instead.
 func (*ListViewsResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{12}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListViewsResponse) GetModelVersion() int64 {
@@ -1234,7 +842,7 @@ type GetLagRequest struct {
 
 func (x *GetLagRequest) Reset() {
 	*x = GetLagRequest{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[13]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +854,7 @@ func (x *GetLagRequest) String() string {
 func (*GetLagRequest) ProtoMessage() {}
 
 func (x *GetLagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[13]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +867,7 @@ func (x *GetLagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLagRequest.ProtoReflect.Descriptor instead.
 func (*GetLagRequest) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{13}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetLagRequest) GetPlatform() string {
@@ -1284,7 +892,7 @@ type StreamLag struct {
 
 func (x *StreamLag) Reset() {
 	*x = StreamLag{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[14]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +904,7 @@ func (x *StreamLag) String() string {
 func (*StreamLag) ProtoMessage() {}
 
 func (x *StreamLag) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[14]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +917,7 @@ func (x *StreamLag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamLag.ProtoReflect.Descriptor instead.
 func (*StreamLag) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{14}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StreamLag) GetStream() string {
@@ -1361,7 +969,7 @@ type WorkspaceLag struct {
 
 func (x *WorkspaceLag) Reset() {
 	*x = WorkspaceLag{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[15]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +981,7 @@ func (x *WorkspaceLag) String() string {
 func (*WorkspaceLag) ProtoMessage() {}
 
 func (x *WorkspaceLag) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[15]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +994,7 @@ func (x *WorkspaceLag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkspaceLag.ProtoReflect.Descriptor instead.
 func (*WorkspaceLag) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{15}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WorkspaceLag) GetWorkspace() string {
@@ -1430,7 +1038,7 @@ type GetLagResponse struct {
 
 func (x *GetLagResponse) Reset() {
 	*x = GetLagResponse{}
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[16]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1050,7 @@ func (x *GetLagResponse) String() string {
 func (*GetLagResponse) ProtoMessage() {}
 
 func (x *GetLagResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[16]
+	mi := &file_datasurface_merge_v1_merge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1063,7 @@ func (x *GetLagResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLagResponse.ProtoReflect.Descriptor instead.
 func (*GetLagResponse) Descriptor() ([]byte, []int) {
-	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{16}
+	return file_datasurface_merge_v1_merge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetLagResponse) GetModelVersion() int64 {
@@ -1490,58 +1098,24 @@ var File_datasurface_merge_v1_merge_proto protoreflect.FileDescriptor
 
 const file_datasurface_merge_v1_merge_proto_rawDesc = "" +
 	"\n" +
-	" datasurface/merge/v1/merge.proto\x12\x14datasurface.merge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x01\n" +
-	"\vDatasetRows\x12\x18\n" +
-	"\adataset\x18\x01 \x01(\tR\adataset\x12\x16\n" +
-	"\x06staged\x18\x02 \x01(\x03R\x06staged\x12\x1a\n" +
-	"\binserted\x18\x03 \x01(\x03R\binserted\x12\x18\n" +
-	"\aupdated\x18\x04 \x01(\x03R\aupdated\x12\x18\n" +
-	"\adeleted\x18\x05 \x01(\x03R\adeleted\x12\x1a\n" +
-	"\brejected\x18\x06 \x01(\x03R\brejected\x12\x1a\n" +
-	"\breplayed\x18\a \x01(\x03R\breplayed\"\x86\x01\n" +
-	"\n" +
-	"BatchError\x12\x14\n" +
-	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
-	"\tpermanent\x18\x03 \x01(\bR\tpermanent\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x99\x05\n" +
-	"\x05Batch\x12\x1a\n" +
-	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
-	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\x05R\x02id\x129\n" +
-	"\x06status\x18\x04 \x01(\x0e2!.datasurface.merge.v1.BatchStatusR\x06status\x12\x18\n" +
-	"\aattempt\x18\x05 \x01(\x05R\aattempt\x12#\n" +
-	"\rmodel_version\x18\x06 \x01(\x03R\fmodelVersion\x129\n" +
-	"\n" +
-	"start_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x127\n" +
-	"\tdata_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdataTime\x12=\n" +
-	"\bdatasets\x18\n" +
-	" \x03(\v2!.datasurface.merge.v1.DatasetRowsR\bdatasets\x12\x1a\n" +
-	"\binserted\x18\v \x01(\x03R\binserted\x12\x18\n" +
-	"\aupdated\x18\f \x01(\x03R\aupdated\x12\x18\n" +
-	"\adeleted\x18\r \x01(\x03R\adeleted\x12\x14\n" +
-	"\x05total\x18\x0e \x01(\x03R\x05total\x126\n" +
-	"\x05error\x18\x0f \x01(\v2 .datasurface.merge.v1.BatchErrorR\x05error\x12#\n" +
-	"\rwatermark_low\x18\x10 \x01(\tR\fwatermarkLow\x12%\n" +
-	"\x0ewatermark_high\x18\x11 \x01(\tR\rwatermarkHigh\"\x84\x01\n" +
+	" datasurface/merge/v1/merge.proto\x12\x14datasurface.merge.v1\x1a!datasurface/yellow/v1/batch.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n" +
 	"\x12ListBatchesRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"\x99\x01\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x9a\x01\n" +
 	"\x13ListBatchesResponse\x12#\n" +
-	"\rmodel_version\x18\x01 \x01(\x03R\fmodelVersion\x125\n" +
-	"\abatches\x18\x02 \x03(\v2\x1b.datasurface.merge.v1.BatchR\abatches\x12&\n" +
+	"\rmodel_version\x18\x01 \x01(\x03R\fmodelVersion\x126\n" +
+	"\abatches\x18\x02 \x03(\v2\x1c.datasurface.yellow.v1.BatchR\abatches\x12&\n" +
 	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"[\n" +
 	"\x0fGetBatchRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x14\n" +
-	"\x05batch\x18\x03 \x01(\x05R\x05batch\"j\n" +
+	"\x05batch\x18\x03 \x01(\x05R\x05batch\"k\n" +
 	"\x10GetBatchResponse\x12#\n" +
-	"\rmodel_version\x18\x01 \x01(\x03R\fmodelVersion\x121\n" +
-	"\x05batch\x18\x02 \x01(\v2\x1b.datasurface.merge.v1.BatchR\x05batch\"G\n" +
+	"\rmodel_version\x18\x01 \x01(\x03R\fmodelVersion\x122\n" +
+	"\x05batch\x18\x02 \x01(\v2\x1c.datasurface.yellow.v1.BatchR\x05batch\"G\n" +
 	"\x11ListTablesRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\"\xce\x02\n" +
@@ -1597,13 +1171,7 @@ const file_datasurface_merge_v1_merge_proto_rawDesc = "" +
 	"\n" +
 	"workspaces\x18\x03 \x03(\v2\".datasurface.merge.v1.WorkspaceLagR\n" +
 	"workspaces\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at*\x95\x01\n" +
-	"\vBatchStatus\x12\x1c\n" +
-	"\x18BATCH_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14BATCH_STATUS_STARTED\x10\x01\x12\x19\n" +
-	"\x15BATCH_STATUS_INGESTED\x10\x02\x12\x1a\n" +
-	"\x16BATCH_STATUS_COMMITTED\x10\x03\x12\x17\n" +
-	"\x13BATCH_STATUS_FAILED\x10\x04*[\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at*[\n" +
 	"\n" +
 	"TableState\x12\x1b\n" +
 	"\x17TABLE_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -1637,64 +1205,54 @@ func file_datasurface_merge_v1_merge_proto_rawDescGZIP() []byte {
 	return file_datasurface_merge_v1_merge_proto_rawDescData
 }
 
-var file_datasurface_merge_v1_merge_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_datasurface_merge_v1_merge_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_datasurface_merge_v1_merge_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_datasurface_merge_v1_merge_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_datasurface_merge_v1_merge_proto_goTypes = []any{
-	(BatchStatus)(0),              // 0: datasurface.merge.v1.BatchStatus
-	(TableState)(0),               // 1: datasurface.merge.v1.TableState
-	(ViewState)(0),                // 2: datasurface.merge.v1.ViewState
-	(*DatasetRows)(nil),           // 3: datasurface.merge.v1.DatasetRows
-	(*BatchError)(nil),            // 4: datasurface.merge.v1.BatchError
-	(*Batch)(nil),                 // 5: datasurface.merge.v1.Batch
-	(*ListBatchesRequest)(nil),    // 6: datasurface.merge.v1.ListBatchesRequest
-	(*ListBatchesResponse)(nil),   // 7: datasurface.merge.v1.ListBatchesResponse
-	(*GetBatchRequest)(nil),       // 8: datasurface.merge.v1.GetBatchRequest
-	(*GetBatchResponse)(nil),      // 9: datasurface.merge.v1.GetBatchResponse
-	(*ListTablesRequest)(nil),     // 10: datasurface.merge.v1.ListTablesRequest
-	(*Table)(nil),                 // 11: datasurface.merge.v1.Table
-	(*ListTablesResponse)(nil),    // 12: datasurface.merge.v1.ListTablesResponse
-	(*ListViewsRequest)(nil),      // 13: datasurface.merge.v1.ListViewsRequest
-	(*View)(nil),                  // 14: datasurface.merge.v1.View
-	(*ListViewsResponse)(nil),     // 15: datasurface.merge.v1.ListViewsResponse
-	(*GetLagRequest)(nil),         // 16: datasurface.merge.v1.GetLagRequest
-	(*StreamLag)(nil),             // 17: datasurface.merge.v1.StreamLag
-	(*WorkspaceLag)(nil),          // 18: datasurface.merge.v1.WorkspaceLag
-	(*GetLagResponse)(nil),        // 19: datasurface.merge.v1.GetLagResponse
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(TableState)(0),               // 0: datasurface.merge.v1.TableState
+	(ViewState)(0),                // 1: datasurface.merge.v1.ViewState
+	(*ListBatchesRequest)(nil),    // 2: datasurface.merge.v1.ListBatchesRequest
+	(*ListBatchesResponse)(nil),   // 3: datasurface.merge.v1.ListBatchesResponse
+	(*GetBatchRequest)(nil),       // 4: datasurface.merge.v1.GetBatchRequest
+	(*GetBatchResponse)(nil),      // 5: datasurface.merge.v1.GetBatchResponse
+	(*ListTablesRequest)(nil),     // 6: datasurface.merge.v1.ListTablesRequest
+	(*Table)(nil),                 // 7: datasurface.merge.v1.Table
+	(*ListTablesResponse)(nil),    // 8: datasurface.merge.v1.ListTablesResponse
+	(*ListViewsRequest)(nil),      // 9: datasurface.merge.v1.ListViewsRequest
+	(*View)(nil),                  // 10: datasurface.merge.v1.View
+	(*ListViewsResponse)(nil),     // 11: datasurface.merge.v1.ListViewsResponse
+	(*GetLagRequest)(nil),         // 12: datasurface.merge.v1.GetLagRequest
+	(*StreamLag)(nil),             // 13: datasurface.merge.v1.StreamLag
+	(*WorkspaceLag)(nil),          // 14: datasurface.merge.v1.WorkspaceLag
+	(*GetLagResponse)(nil),        // 15: datasurface.merge.v1.GetLagResponse
+	(*v1.Batch)(nil),              // 16: datasurface.yellow.v1.Batch
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_datasurface_merge_v1_merge_proto_depIdxs = []int32{
-	20, // 0: datasurface.merge.v1.BatchError.at:type_name -> google.protobuf.Timestamp
-	0,  // 1: datasurface.merge.v1.Batch.status:type_name -> datasurface.merge.v1.BatchStatus
-	20, // 2: datasurface.merge.v1.Batch.start_time:type_name -> google.protobuf.Timestamp
-	20, // 3: datasurface.merge.v1.Batch.end_time:type_name -> google.protobuf.Timestamp
-	20, // 4: datasurface.merge.v1.Batch.data_time:type_name -> google.protobuf.Timestamp
-	3,  // 5: datasurface.merge.v1.Batch.datasets:type_name -> datasurface.merge.v1.DatasetRows
-	4,  // 6: datasurface.merge.v1.Batch.error:type_name -> datasurface.merge.v1.BatchError
-	5,  // 7: datasurface.merge.v1.ListBatchesResponse.batches:type_name -> datasurface.merge.v1.Batch
-	5,  // 8: datasurface.merge.v1.GetBatchResponse.batch:type_name -> datasurface.merge.v1.Batch
-	1,  // 9: datasurface.merge.v1.Table.state:type_name -> datasurface.merge.v1.TableState
-	11, // 10: datasurface.merge.v1.ListTablesResponse.tables:type_name -> datasurface.merge.v1.Table
-	2,  // 11: datasurface.merge.v1.View.state:type_name -> datasurface.merge.v1.ViewState
-	14, // 12: datasurface.merge.v1.ListViewsResponse.views:type_name -> datasurface.merge.v1.View
-	20, // 13: datasurface.merge.v1.StreamLag.data_time:type_name -> google.protobuf.Timestamp
-	17, // 14: datasurface.merge.v1.GetLagResponse.streams:type_name -> datasurface.merge.v1.StreamLag
-	18, // 15: datasurface.merge.v1.GetLagResponse.workspaces:type_name -> datasurface.merge.v1.WorkspaceLag
-	20, // 16: datasurface.merge.v1.GetLagResponse.at:type_name -> google.protobuf.Timestamp
-	6,  // 17: datasurface.merge.v1.MergeService.ListBatches:input_type -> datasurface.merge.v1.ListBatchesRequest
-	8,  // 18: datasurface.merge.v1.MergeService.GetBatch:input_type -> datasurface.merge.v1.GetBatchRequest
-	10, // 19: datasurface.merge.v1.MergeService.ListTables:input_type -> datasurface.merge.v1.ListTablesRequest
-	13, // 20: datasurface.merge.v1.MergeService.ListViews:input_type -> datasurface.merge.v1.ListViewsRequest
-	16, // 21: datasurface.merge.v1.MergeService.GetLag:input_type -> datasurface.merge.v1.GetLagRequest
-	7,  // 22: datasurface.merge.v1.MergeService.ListBatches:output_type -> datasurface.merge.v1.ListBatchesResponse
-	9,  // 23: datasurface.merge.v1.MergeService.GetBatch:output_type -> datasurface.merge.v1.GetBatchResponse
-	12, // 24: datasurface.merge.v1.MergeService.ListTables:output_type -> datasurface.merge.v1.ListTablesResponse
-	15, // 25: datasurface.merge.v1.MergeService.ListViews:output_type -> datasurface.merge.v1.ListViewsResponse
-	19, // 26: datasurface.merge.v1.MergeService.GetLag:output_type -> datasurface.merge.v1.GetLagResponse
-	22, // [22:27] is the sub-list for method output_type
-	17, // [17:22] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	16, // 0: datasurface.merge.v1.ListBatchesResponse.batches:type_name -> datasurface.yellow.v1.Batch
+	16, // 1: datasurface.merge.v1.GetBatchResponse.batch:type_name -> datasurface.yellow.v1.Batch
+	0,  // 2: datasurface.merge.v1.Table.state:type_name -> datasurface.merge.v1.TableState
+	7,  // 3: datasurface.merge.v1.ListTablesResponse.tables:type_name -> datasurface.merge.v1.Table
+	1,  // 4: datasurface.merge.v1.View.state:type_name -> datasurface.merge.v1.ViewState
+	10, // 5: datasurface.merge.v1.ListViewsResponse.views:type_name -> datasurface.merge.v1.View
+	17, // 6: datasurface.merge.v1.StreamLag.data_time:type_name -> google.protobuf.Timestamp
+	13, // 7: datasurface.merge.v1.GetLagResponse.streams:type_name -> datasurface.merge.v1.StreamLag
+	14, // 8: datasurface.merge.v1.GetLagResponse.workspaces:type_name -> datasurface.merge.v1.WorkspaceLag
+	17, // 9: datasurface.merge.v1.GetLagResponse.at:type_name -> google.protobuf.Timestamp
+	2,  // 10: datasurface.merge.v1.MergeService.ListBatches:input_type -> datasurface.merge.v1.ListBatchesRequest
+	4,  // 11: datasurface.merge.v1.MergeService.GetBatch:input_type -> datasurface.merge.v1.GetBatchRequest
+	6,  // 12: datasurface.merge.v1.MergeService.ListTables:input_type -> datasurface.merge.v1.ListTablesRequest
+	9,  // 13: datasurface.merge.v1.MergeService.ListViews:input_type -> datasurface.merge.v1.ListViewsRequest
+	12, // 14: datasurface.merge.v1.MergeService.GetLag:input_type -> datasurface.merge.v1.GetLagRequest
+	3,  // 15: datasurface.merge.v1.MergeService.ListBatches:output_type -> datasurface.merge.v1.ListBatchesResponse
+	5,  // 16: datasurface.merge.v1.MergeService.GetBatch:output_type -> datasurface.merge.v1.GetBatchResponse
+	8,  // 17: datasurface.merge.v1.MergeService.ListTables:output_type -> datasurface.merge.v1.ListTablesResponse
+	11, // 18: datasurface.merge.v1.MergeService.ListViews:output_type -> datasurface.merge.v1.ListViewsResponse
+	15, // 19: datasurface.merge.v1.MergeService.GetLag:output_type -> datasurface.merge.v1.GetLagResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_datasurface_merge_v1_merge_proto_init() }
@@ -1702,14 +1260,14 @@ func file_datasurface_merge_v1_merge_proto_init() {
 	if File_datasurface_merge_v1_merge_proto != nil {
 		return
 	}
-	file_datasurface_merge_v1_merge_proto_msgTypes[11].OneofWrappers = []any{}
+	file_datasurface_merge_v1_merge_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_datasurface_merge_v1_merge_proto_rawDesc), len(file_datasurface_merge_v1_merge_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   17,
+			NumEnums:      2,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

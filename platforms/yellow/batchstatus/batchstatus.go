@@ -1,7 +1,8 @@
-// Package status reads a platform's batch bookkeeping (yellow.md §4, §6) for the IngestService
-// API: batch_metrics rows with their state records and the counter's current batch. It only
-// reads; the merge service writes the same tables through the same statements.
-package status
+// Package batchstatus reads a Yellow platform's batch bookkeeping (yellow.md §4, §6): batch_metrics
+// rows with their state records and the counter's current batch. It only reads; the merge service
+// writes the same tables through the statements of mergesql. The ingest and merge services' status
+// APIs and the merge service's events read through it.
+package batchstatus
 
 import (
 	"context"
@@ -57,7 +58,7 @@ func metrics(d string) string {
 func Read(ctx context.Context, q Querier, d, key string, b int32) (Batch, bool, error) {
 	rows, err := q.Query(ctx, "SELECT "+batchColumns+"\nFROM "+metrics(d)+" WHERE key = $1 AND batch_id = $2", key, b)
 	if err != nil {
-		return Batch{}, false, classify(err)
+		return Batch{}, false, Classify(err)
 	}
 	out, err := scan(rows)
 	if err != nil || len(out) == 0 {
@@ -75,7 +76,7 @@ func Current(ctx context.Context, q Querier, d, key string) (int32, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, classify(err)
+		return 0, Classify(err)
 	}
 	return cur, nil
 }
@@ -98,7 +99,7 @@ func List(ctx context.Context, q Querier, d string, keys []string, after *Cursor
 		fmt.Sprintf("\nORDER BY key, batch_id DESC LIMIT $%d", len(args))
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, classify(err)
+		return nil, Classify(err)
 	}
 	return scan(rows)
 }
@@ -125,11 +126,11 @@ func scan(rows pgx.Rows) ([]Batch, error) {
 		}
 		out = append(out, b)
 	}
-	return out, classify(rows.Err())
+	return out, Classify(rows.Err())
 }
 
-// classify turns "relation does not exist" into ErrNoTables.
-func classify(err error) error {
+// Classify turns "relation does not exist" into ErrNoTables (other errors are returned as they are).
+func Classify(err error) error {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && (pg.Code == "42P01" || pg.Code == "3F000") { // undefined_table, invalid_schema_name
 		return ErrNoTables
