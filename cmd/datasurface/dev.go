@@ -321,8 +321,8 @@ func (r *devRun) run(ctx context.Context, resume bool) error {
 	cfg := serveConfig{
 		Listen: r.f.listen, NATS: ns.ClientURL(), Database: cl.DSN(controlDB),
 		Temporal: ts.Addr, TemporalNamespace: temporalserver.DefaultNamespace,
-		ArchiveEndpoint: archiveEndpoint, KafkaSecurityProtocol: "plaintext",
-		tokens: tokens, listening: func(a string) { addrc <- a },
+		ingestFlags: ingestFlags{ArchiveEndpoint: archiveEndpoint, KafkaSecurityProtocol: "plaintext"},
+		tokens:      tokens, listening: func(a string) { addrc <- a },
 	}
 	names := make([]string, 0, len(services))
 	for _, s := range services {

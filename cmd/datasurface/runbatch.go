@@ -26,7 +26,8 @@ import (
 const runBatchSynopsis = `datasurface run-batch --model DIR --platform P --stream K
                         [--merge-dsn DSN] [--source-dsn DATASTORE=DSN]... [--model-version N]
                         [--set-role auto|always|never] [--transformer-as-merge-login]
-                        [--log-level warn]
+                        [--archive-endpoint HOST:PORT [--archive-secure] [--archive-region R]]
+                        [--kafka-security-protocol P] [--log-level warn]
 
 Runs one whole batch of stream K (a datastore name, or datastore#dataset for a single-dataset
 datastore) on Yellow platform P synchronously, without Temporal (yellow.md §6.3): reconcile the
@@ -39,7 +40,9 @@ The merge database and the sources are the ones the model names (their host, por
 database), logged in with the credentials of the PSP's credential store (environment variables
 or files, model.md §4.16). For development and tests, --merge-dsn replaces the platform's merge
 database and login, and --source-dsn DATASTORE=DSN a SQL datastore's source database and login
-(repeatable). DSNs are libpq URLs or key=value strings.
+(repeatable). DSNs are libpq URLs or key=value strings. The raw batch archive and the Kafka
+security protocol are set as for serve (--archive-*, --kafka-security-protocol, or their
+DATASURFACE_* variables).
 
 Exit code 0: the batch committed (or a transformer waits for its inputs); 1: the batch failed —
 it is recorded failed with its reason in batch_metrics.state and the next run resumes it; 2: the
@@ -66,8 +69,16 @@ func (c *cli) runBatch(ctx context.Context, args []string) error {
 	fs.StringVar(&f.setRole, "set-role", "auto", "DDL as the platform owner role: auto (when it exists), always or never")
 	fs.BoolVar(&f.transformerAsMergeLogin, "transformer-as-merge-login", false, "run transformer queries with the merge login (development, no security service)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "lowest level of the services' log lines on stderr: debug, info, warn or error")
+	var ingestf ingestFlags
+	ingestf.bind(fs)
 	if err := parse(fs, args); err != nil {
 		return helpOK(err)
+	}
+	if err := applyEnv(fs, c.getenv, ingestFlagNames...); err != nil {
+		return err
+	}
+	if err := ingestf.check(); err != nil {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -119,7 +130,7 @@ func (c *cli) runBatch(ctx context.Context, args []string) error {
 		return cannotRun(err)
 	}
 	defer msvc.Close()
-	isvc, err := ingest.New(ingest.Config{}, ingest.Deps{Log: log, Models: models, Secrets: secrets})
+	isvc, err := ingest.New(ingestf.config(), ingest.Deps{Log: log, Models: models, Secrets: secrets})
 	if err != nil {
 		return cannotRun(err)
 	}

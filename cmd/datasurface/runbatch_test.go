@@ -222,6 +222,10 @@ func TestRunBatch(t *testing.T) {
 		"unknown stream": {"run-batch", "--model", dir, "--platform", "YellowLive", "--stream", "Nope"},
 		"bad source dsn": {"run-batch", "--model", dir, "--platform", "YellowLive", "--stream", "Shop", "--source-dsn", "Shop"},
 		"bad set-role":   {"run-batch", "--model", dir, "--platform", "YellowLive", "--stream", "Shop", "--set-role", "sometimes"},
+		"bad kafka security protocol": {"run-batch", "--model", dir, "--platform", "YellowLive", "--stream", "Shop",
+			"--kafka-security-protocol", "carrier-pigeon"},
+		"archive endpoint without a port": {"run-batch", "--model", dir, "--platform", "YellowLive", "--stream", "Shop",
+			"--archive-endpoint", "minio.internal"},
 	} {
 		if _, errOut, code := runCLI(t, args...); code != 2 {
 			t.Errorf("%s: exit %d, want 2\n%s", name, code, errOut)

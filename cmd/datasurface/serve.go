@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 
@@ -59,13 +58,8 @@ type serveConfig struct {
 	WebhookSecretsFile string
 	LogFormat          string
 	LogLevel           string
-	// ArchiveEndpoint, ArchiveSecure and ArchiveRegion locate the raw batch archive's object
-	// store (ingest; "" = no archive).
-	ArchiveEndpoint string
-	ArchiveSecure   bool
-	ArchiveRegion   string
-	// KafkaSecurityProtocol is the CDC consumer's security.protocol (ingest).
-	KafkaSecurityProtocol string
+	// ingestFlags: the raw archive and the Kafka security protocol (ingest).
+	ingestFlags
 
 	// tokens and webhookSecrets are the contents of the two files (`datasurface dev` sets
 	// tokens directly).
@@ -163,10 +157,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	return nil
 }
 
-// kafkaSecurityProtocols are the values --kafka-security-protocol accepts (librdkafka's
-// security.protocol).
-var kafkaSecurityProtocols = []string{"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"}
-
 // serveConfig parses serve's command line, then its environment fallback, and checks the
 // values that are not checked later (usage errors).
 func (c *cli) serveConfig(args []string) (serveConfig, error) {
@@ -180,10 +170,7 @@ func (c *cli) serveConfig(args []string) (serveConfig, error) {
 	fs.StringVar(&cfg.TemporalNamespace, "temporal-namespace", "default", "the Temporal `namespace`")
 	fs.StringVar(&cfg.TokensFile, "tokens-file", "", "YAML or JSON `file` mapping repository (location@branch) → API token")
 	fs.StringVar(&cfg.WebhookSecretsFile, "webhook-secrets-file", "", "YAML or JSON `file` mapping repository → webhook HMAC secret")
-	fs.StringVar(&cfg.ArchiveEndpoint, "archive-endpoint", "", "the S3/MinIO `host:port` of the raw batch archive (ingest; empty: platforms with rawArchive fail their ingests)")
-	fs.BoolVar(&cfg.ArchiveSecure, "archive-secure", false, "reach the archive endpoint over TLS (ingest)")
-	fs.StringVar(&cfg.ArchiveRegion, "archive-region", "", "the archive bucket's `region` (ingest; empty: the store's default)")
-	fs.StringVar(&cfg.KafkaSecurityProtocol, "kafka-security-protocol", "plaintext", "the Kafka CDC consumer's security.protocol (ingest): "+strings.Join(kafkaSecurityProtocols, ", "))
+	cfg.ingestFlags.bind(fs)
 	fs.StringVar(&cfg.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "lowest level logged: debug, info, warn or error")
 	usage := fs.Usage
@@ -200,14 +187,8 @@ func (c *cli) serveConfig(args []string) (serveConfig, error) {
 	if err := applyEnv(fs, c.getenv); err != nil {
 		return cfg, err
 	}
-	if !slices.Contains(kafkaSecurityProtocols, cfg.KafkaSecurityProtocol) {
-		return cfg, usageErrorf("--kafka-security-protocol (or %s) must be %s, not %q",
-			envName("kafka-security-protocol"), strings.Join(kafkaSecurityProtocols, ", "), cfg.KafkaSecurityProtocol)
-	}
-	if cfg.ArchiveEndpoint != "" {
-		if host, port, err := net.SplitHostPort(cfg.ArchiveEndpoint); err != nil || host == "" || port == "" {
-			return cfg, usageErrorf("--archive-endpoint (or %s) must be host:port, not %q", envName("archive-endpoint"), cfg.ArchiveEndpoint)
-		}
+	if err := cfg.ingestFlags.check(); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }

@@ -33,14 +33,8 @@ func buildIngest(d serveDeps) (component, error) {
 	return &temporalWorker{w: ingest.NewTemporalWorker(d.temporal, svc.Activities(), worker.Options{}), register: svc.Register}, nil
 }
 
-// ingestConfig is the ingest service's configuration from serve's flags: the raw archive's
-// object store and the Kafka CDC consumer's security protocol.
-func ingestConfig(cfg serveConfig) ingest.Config {
-	return ingest.Config{
-		Archive: ingest.ArchiveConfig{Endpoint: cfg.ArchiveEndpoint, Secure: cfg.ArchiveSecure, Region: cfg.ArchiveRegion},
-		Kafka:   ingest.KafkaConfig{SecurityProtocol: cfg.KafkaSecurityProtocol},
-	}
-}
+// ingestConfig is the ingest service's configuration from serve's flags.
+func ingestConfig(cfg serveConfig) ingest.Config { return cfg.ingestFlags.config() }
 
 func buildMerge(d serveDeps) (component, error) {
 	svc, err := merge.New(merge.Config{}, merge.Deps{Log: d.log, Models: d.models, Latest: d.models, Secrets: d.secrets(), JS: d.js})
